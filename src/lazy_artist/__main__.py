@@ -1,0 +1,3 @@
+from lazy_artist.cli import main
+
+raise SystemExit(main())

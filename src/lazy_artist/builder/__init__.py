@@ -1,0 +1,1 @@
+"""The report builder: task graph, cache, notebook runner, assembly and rendering."""

@@ -1,0 +1,242 @@
+"""Run the task graph: compute keys, reuse cached results, execute the rest, isolate failures."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lazy_artist.builder import cache
+from lazy_artist.builder.datasets import data_identity
+from lazy_artist.builder.kernel import ensure_kernel
+from lazy_artist.builder.params import (
+    BuildInputError,
+    check_profile,
+    check_task_names,
+    resolve_params,
+)
+from lazy_artist.builder.project import Project
+from lazy_artist.builder.provenance import collect_provenance
+from lazy_artist.builder.runner import NotebookFailure, run_notebook
+from lazy_artist.builder.store import EXECUTED_NOTEBOOK, BuildStore
+from lazy_artist.results import RESULTS_FILE
+from lazy_artist.runtime import resolve_device
+
+# Statuses a task can end a build with.
+COMPLETE, CACHED, FAILED, BLOCKED, NOT_RUN = "complete", "cached", "failed", "blocked", "not run"
+USABLE = (COMPLETE, CACHED)
+
+
+@dataclass
+class TaskOutcome:
+    name: str
+    title: str
+    status: str
+    key: str | None = None
+    runtime_s: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    blocked_by: list[str] = field(default_factory=list)
+    task_dir: str | None = None
+    failed_dir: str | None = None
+
+
+@dataclass
+class BuildResult:
+    profile: str
+    outcomes: dict[str, TaskOutcome]
+    started_at: str
+    wall_s: float
+    provenance: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return not any(outcome.status in (FAILED, BLOCKED) for outcome in self.outcomes.values())
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "started_at": self.started_at,
+            "wall_s": self.wall_s,
+            "provenance": self.provenance,
+            "tasks": {name: asdict(outcome) for name, outcome in self.outcomes.items()},
+        }
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build(
+    project: Project,
+    profile: str,
+    only: Iterable[str] | None = None,
+    force: bool = False,
+    keep_going: bool = True,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    stream: bool = True,
+    say: Callable[[str], None] = _say,
+) -> BuildResult:
+    """Build ``only`` (and what they need) or every task; returns every task's outcome."""
+    graph = project.graph
+    check_profile(profile)
+    selected_names = list(only) if only else graph.names()
+    check_task_names(graph, selected_names)
+    selected = {task.name for task in graph.with_dependencies(selected_names)}
+    project.check_layout(sorted(selected))
+
+    params = {task.name: resolve_params(task, profile, overrides) for task in graph}
+    devices = {}
+    for name, task_params in params.items():
+        try:
+            devices[name] = str(resolve_device(task_params["device"]))
+        except ValueError as error:
+            raise BuildInputError(f"task {name}: {error}") from None
+
+    store = BuildStore.for_profile(project.build_dir, profile)
+    store.root.mkdir(parents=True, exist_ok=True)
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started = time.perf_counter()
+
+    data_ids, data_errors = _data_identities(project, graph, params, store)
+    library = cache.library_digest()
+    versions = cache.package_versions()
+    kernel = ensure_kernel(project.build_dir / ".jupyter")
+
+    outcomes: dict[str, TaskOutcome] = {}
+    stop = False
+    for task in graph:
+        upstream_keys = {dep: outcomes[dep].key or "" for dep in task.depends}
+        key = cache.task_key(
+            notebook_text=project.notebook(task.name).read_text(encoding="utf-8")
+            if project.notebook(task.name).exists()
+            else "",
+            params=params[task.name],
+            library=library,
+            upstream_keys=upstream_keys,
+            data_identity={name: data_ids.get(name, "") for name in task.datasets},
+            versions=versions,
+            device=devices[task.name],
+        )
+        outcome = TaskOutcome(task.name, task.title, NOT_RUN, key=key, params=params[task.name])
+        outcomes[task.name] = outcome
+        stored = store.completed_record(task.name)
+        reusable = stored is not None and stored.get("key") == key
+
+        if task.name not in selected or stop:
+            if reusable:
+                _mark_cached(outcome, stored, store)
+            continue
+        unusable_deps = [dep for dep in task.depends if outcomes[dep].status not in USABLE]
+        if unusable_deps:
+            outcome.status, outcome.blocked_by = BLOCKED, unusable_deps
+            say(f"{task.name}: blocked by {', '.join(unusable_deps)}")
+            continue
+        missing_data = [name for name in task.datasets if name in data_errors]
+        if missing_data:
+            outcome.status = FAILED
+            outcome.error = {
+                "cell": None,
+                "error": "DataUnavailableError",
+                "message": data_errors[missing_data[0]],
+                "traceback": "",
+            }
+            outcome.failed_dir = str(store.record_failure(task.name, outcome.error))
+            say(f"{task.name}: failed: {outcome.error['message']}")
+            stop = not keep_going
+            continue
+        if reusable and not force:
+            _mark_cached(outcome, stored, store)
+            say(f"{task.name}: cached (inputs unchanged)")
+            continue
+        _run_task(project, store, task.name, outcome, outcomes, kernel, stream, say)
+        stop = stop or (outcome.status == FAILED and not keep_going)
+
+    result = BuildResult(
+        profile=profile,
+        outcomes=outcomes,
+        started_at=started_at,
+        wall_s=round(time.perf_counter() - started, 3),
+        provenance=collect_provenance(project.root, profile, params, devices, versions),
+    )
+    store.write_run_record(result.as_record())
+    return result
+
+
+def _mark_cached(outcome: TaskOutcome, stored: dict[str, Any], store: BuildStore) -> None:
+    outcome.status = CACHED
+    outcome.runtime_s = stored.get("runtime_s")
+    outcome.task_dir = str(store.task_dir(outcome.name))
+
+
+def _data_identities(project, graph, params, store) -> tuple[dict[str, str], dict[str, str]]:
+    """Fingerprint every data set the graph reads; a missing one is recorded, not raised."""
+    identities: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    memo = store.root.parent / ".data-identity.json"
+    for task in graph:
+        data_root = project.root / str(params[task.name]["data_root"])
+        for name in task.datasets:
+            if name in identities or name in errors:
+                continue
+            try:
+                identities[name] = data_identity(name, data_root, memo)
+            except (
+                Exception
+            ) as error:  # DataUnavailableError and friends: the tasks that need it fail
+                errors[name] = f"{type(error).__name__}: {error}"
+    return identities, errors
+
+
+def _run_task(project, store, name, outcome, outcomes, kernel, stream, say) -> None:
+    task = project.graph[name]
+    staging = store.fresh_staging(name)
+    injected = {
+        **outcome.params,
+        "output_dir": str(staging.resolve()),
+        "upstream": {dep: str(Path(outcomes[dep].task_dir).resolve()) for dep in task.depends},
+        "profile": store.root.name,
+    }
+    say(f"{name}: running {task.notebook}")
+    started = time.perf_counter()
+    try:
+        run_notebook(
+            name,
+            project.notebook(name),
+            staging,
+            injected,
+            kernel_name=kernel,
+            cwd=project.root,
+            output_name=EXECUTED_NOTEBOOK,
+            stream=stream,
+        )
+        if not (staging / RESULTS_FILE).exists():
+            raise NotebookFailure(
+                None,
+                "MissingResults",
+                f"the notebook finished without writing {RESULTS_FILE} (call rec.save())",
+                "",
+            )
+    except NotebookFailure as failure:
+        outcome.runtime_s = round(time.perf_counter() - started, 3)
+        outcome.status, outcome.error = FAILED, failure.as_dict()
+        outcome.failed_dir = str(store.record_failure(name, failure.as_dict()))
+        say(f"{name}: FAILED after {outcome.runtime_s:.1f}s: {failure}")
+        return
+    outcome.runtime_s = round(time.perf_counter() - started, 3)
+    record = {
+        "task": name,
+        "key": outcome.key,
+        "params": outcome.params,
+        "runtime_s": outcome.runtime_s,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished_at_ns": time.time_ns(),  # identifies the run: tests and tools tell re-runs apart
+        "notebook": task.notebook,
+    }
+    outcome.task_dir = str(store.commit(name, record))
+    outcome.status = COMPLETE
+    say(f"{name}: complete in {outcome.runtime_s:.1f}s")

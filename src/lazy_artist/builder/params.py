@@ -1,0 +1,80 @@
+"""Resolve and validate task parameters before any work starts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from lazy_artist.builder.tasks import PROFILES, Task, TaskGraph
+
+
+class BuildInputError(ValueError):
+    """Bad input from the user (unknown task, profile or parameter): reported before any work."""
+
+
+def check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise BuildInputError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+
+
+def check_task_names(graph: TaskGraph, names: Iterable[str]) -> None:
+    for name in names:
+        if name not in graph.tasks:
+            raise BuildInputError(
+                f"unknown task {name!r}: known tasks are {', '.join(graph.names())}"
+            )
+
+
+def parse_overrides(graph: TaskGraph, assignments: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Parse ``task.name=value`` strings into ``{task: {name: value}}``, checking names and types."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for assignment in assignments:
+        target, sep, raw_value = assignment.partition("=")
+        task_name, dot, param = target.partition(".")
+        if not sep or not dot or not param:
+            raise BuildInputError(
+                f"bad parameter {assignment!r}: write it as TASK.NAME=VALUE, e.g. t1.epochs=5"
+            )
+        check_task_names(graph, [task_name])
+        task = graph[task_name]
+        defaults = task.defaults()
+        if param not in defaults:
+            raise BuildInputError(
+                f"bad parameter {assignment!r}: task {task_name} has no parameter {param!r}; "
+                f"its parameters are {', '.join(sorted(defaults))}"
+            )
+        overrides.setdefault(task_name, {})[param] = _coerce(
+            assignment, raw_value, defaults[param], task
+        )
+    return overrides
+
+
+def _coerce(assignment: str, raw_value: str, default: Any, task: Task) -> Any:
+    try:
+        value = json.loads(raw_value)
+    except json.JSONDecodeError:
+        value = raw_value  # a bare word is a string
+    if default is None or value is None:
+        return value
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    bool_mismatch = isinstance(value, bool) != (expected is bool)
+    if bool_mismatch or not isinstance(value, expected):
+        raise BuildInputError(
+            f"bad parameter {assignment!r}: expected {expected.__name__} (like {json.dumps(default)}), "
+            f"got {raw_value!r}"
+        )
+    return value
+
+
+def resolve_params(
+    task: Task, profile: str, overrides: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The task's parameters for a profile, with command-line overrides applied last."""
+    check_profile(profile)
+    resolved = task.defaults()
+    resolved.update(task.profiles.get(profile, {}))
+    resolved.update((overrides or {}).get(task.name, {}))
+    return resolved

@@ -1,0 +1,126 @@
+"""Execute one task notebook with papermill: jupytext text -> .ipynb, parameters injected."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError
+
+SOURCE_NOTEBOOK = "notebook.source.ipynb"
+
+
+@dataclass(frozen=True)
+class NotebookFailure(Exception):
+    """The notebook raised: which cell, what error, and the traceback tail."""
+
+    cell: int | None
+    error: str
+    message: str
+    traceback: str
+    source: str = ""
+
+    def __str__(self) -> str:
+        where = f"cell {self.cell}" if self.cell is not None else "notebook"
+        return f"{where}: {self.error}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cell": self.cell,
+            "error": self.error,
+            "message": self.message,
+            "traceback": self.traceback,
+            "source": self.source,
+        }
+
+
+class _TaskLogHandler(logging.Handler):
+    """Streams the notebook's output lines to the terminal, prefixed with the task name."""
+
+    def __init__(self, task: str) -> None:
+        super().__init__(logging.INFO)
+        self.task = task
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage().rstrip()
+        for line in text.splitlines():
+            # tqdm redraws with carriage returns; show the latest state only.
+            line = line.rsplit("\r", 1)[-1].strip()
+            if line and not line.startswith("Ending Cell"):
+                print(f"  [{self.task}] {line}", file=sys.stderr, flush=True)
+
+
+def to_ipynb(notebook_path: Path, destination: Path) -> Path:
+    """Convert a jupytext percent-format notebook (or copy an .ipynb) to ``destination``."""
+    notebook = jupytext.read(notebook_path)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook, destination)
+    return destination
+
+
+def run_notebook(
+    task: str,
+    notebook_path: Path,
+    staging: Path,
+    parameters: dict[str, Any],
+    kernel_name: str,
+    cwd: Path,
+    output_name: str,
+    stream: bool = True,
+) -> Path:
+    """Execute the notebook into ``staging/output_name``; raise :class:`NotebookFailure` on error."""
+    source = to_ipynb(notebook_path, staging / SOURCE_NOTEBOOK)
+    executed = staging / output_name
+    logger = logging.getLogger("papermill")
+    handler = _TaskLogHandler(task)
+    if stream:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(executed),
+            parameters=parameters,
+            kernel_name=kernel_name,
+            cwd=str(cwd),
+            log_output=stream,
+            progress_bar=False,
+            report_mode=False,
+        )
+    except PapermillExecutionError as error:
+        raise NotebookFailure(
+            cell=error.exec_count,
+            error=error.ename,
+            message=str(error.evalue),
+            traceback=_strip_ansi("\n".join(error.traceback[-12:])),
+            source=error.source,
+        ) from None
+    except Exception as error:  # kernel death, bad notebook JSON, ...: still a task failure
+        raise NotebookFailure(
+            cell=None,
+            error=type(error).__name__,
+            message=str(error),
+            traceback=traceback.format_exc(),
+        ) from None
+    finally:
+        logger.removeHandler(handler)
+        source.unlink(missing_ok=True)
+    return executed
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)

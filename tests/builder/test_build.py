@@ -1,0 +1,139 @@
+"""The builder on fixture notebooks: statuses, caching rules, failure isolation, resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lazy_artist.builder.build import BLOCKED, CACHED, COMPLETE, FAILED, build
+from lazy_artist.builder.publish import publish
+from lazy_artist.builder.store import BuildStore
+
+from .conftest import REPO
+
+
+def quiet_build(project, **kwargs):
+    return build(project, "quick", stream=False, say=lambda message: None, **kwargs)
+
+
+def statuses(result):
+    return {name: outcome.status for name, outcome in result.outcomes.items()}
+
+
+def finished_at(project, task):
+    return BuildStore.for_profile(project.build_dir, "quick").completed_record(task)["finished_at_ns"]
+
+
+def test_failure_is_isolated_and_the_report_still_renders(fixture_project):
+    result = quiet_build(fixture_project)
+    assert statuses(result) == {"produce": COMPLETE, "consume": COMPLETE, "explode": FAILED, "after_explode": BLOCKED}
+    assert not result.ok
+    error = result.outcomes["explode"].error
+    assert error["error"] == "ValueError" and "deliberate fixture failure" in error["message"]
+    assert 'raise ValueError("deliberate fixture failure")' in error["source"]
+    assert result.outcomes["after_explode"].blocked_by == ["explode"]
+
+    store = BuildStore.for_profile(fixture_project.build_dir, "quick")
+    assert store.completed_record("explode") is None, "a failed task must not look complete"
+    failed = store.failed_dir("explode")
+    assert (failed / "error.json").exists() and (failed / "notebook.ipynb").exists()
+    assert not store.staging_dir("explode").exists()
+
+    outputs = publish(fixture_project, result.as_record())
+    assert [path.name for path in outputs] == ["report.html", "report.pdf", "summary.json"]
+    summary = json.loads((fixture_project.report_dir / "summary.json").read_text())
+    assert summary["tasks"]["explode"]["status"] == "failed"
+    assert summary["tasks"]["after_explode"]["status"] == "blocked"
+    assert summary["tasks"]["produce"]["metrics"] == {"value": 3}
+    assert summary["tasks"]["produce"]["checks"] == {"value_is_positive": True}
+    qmd = (fixture_project.report_dir / "report.qmd").read_text()
+    assert "deliberate fixture failure" in qmd and "blocked because explode did not complete" in qmd
+
+
+def test_cache_hits_and_misses(fixture_project):
+    quiet_build(fixture_project, only=["consume"])
+    produced, consumed = finished_at(fixture_project, "produce"), finished_at(fixture_project, "consume")
+
+    again = quiet_build(fixture_project, only=["consume"])
+    assert statuses(again)["produce"] == CACHED and statuses(again)["consume"] == CACHED
+    assert finished_at(fixture_project, "produce") == produced, "a cached task must not run"
+
+    # A template is not an input of any task: nothing re-runs.
+    (fixture_project.templates_dir / "report.qmd.j2").write_text("# changed\n", encoding="utf-8")
+    assert set(statuses(quiet_build(fixture_project, only=["consume"])).values()) == {CACHED, "not run"}
+
+    # A parameter of the downstream task re-runs it alone.
+    result = quiet_build(fixture_project, only=["consume"], overrides={"consume": {"factor": 5}})
+    assert statuses(result)["produce"] == CACHED and statuses(result)["consume"] == COMPLETE
+    assert finished_at(fixture_project, "consume") != consumed
+
+    # The upstream notebook's text re-runs it and, through its key, everything downstream.
+    notebook = fixture_project.notebook("produce")
+    notebook.write_text(notebook.read_text() + "\n# an edit\n", encoding="utf-8")
+    result = quiet_build(fixture_project, only=["consume"], overrides={"consume": {"factor": 5}})
+    assert statuses(result)["produce"] == COMPLETE and statuses(result)["consume"] == COMPLETE
+
+    # --force re-runs even when the key matches.
+    result = quiet_build(fixture_project, only=["produce"], force=True)
+    assert statuses(result)["produce"] == COMPLETE
+
+
+def test_a_failing_rerun_keeps_the_last_good_result(fixture_project):
+    quiet_build(fixture_project, only=["consume"])
+    store = BuildStore.for_profile(fixture_project.build_dir, "quick")
+    good = store.completed_record("produce")
+    notebook = fixture_project.notebook("produce")
+    notebook.write_text(notebook.read_text() + "\nraise RuntimeError('broken edit')\n", encoding="utf-8")
+
+    result = quiet_build(fixture_project, only=["consume"])
+    assert statuses(result)["produce"] == FAILED and statuses(result)["consume"] == BLOCKED
+    assert store.completed_record("produce") == good
+    assert (store.task_dir("produce") / "artefacts" / "value.txt").read_text() == "3"
+    assert store.completed_record("consume") is not None, "another task's results are never lost"
+
+
+def test_fail_fast_stops_after_the_first_failure(fixture_project):
+    result = quiet_build(fixture_project, only=["explode", "after_explode", "consume"], keep_going=False)
+    assert statuses(result)["explode"] == FAILED
+    assert statuses(result)["after_explode"] == "not run"
+
+
+INTERRUPTIBLE_BUILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from tests.builder.conftest import FIXTURE_GRAPH
+from lazy_artist.builder.build import build
+from lazy_artist.builder.project import Project
+build(Project(Path({root!r}), FIXTURE_GRAPH), "quick", only=["consume"], overrides={{"consume": {{"sleep_s": {sleep}}}}})
+"""
+
+
+def test_an_interrupted_build_resumes_cleanly(fixture_project):
+    store = BuildStore.for_profile(fixture_project.build_dir, "quick")
+    script = INTERRUPTIBLE_BUILD.format(repo=str(REPO), root=str(fixture_project.root), sleep=60)
+    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        started_marker = store.staging_dir("consume") / "artefacts" / "started.txt"
+        deadline = time.monotonic() + 120
+        while not started_marker.exists():
+            assert process.poll() is None, "the build ended before it could be interrupted"
+            assert time.monotonic() < deadline, "consume never started"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # the build and its kernel, as a crash would
+        process.wait()
+
+    assert store.completed_record("produce") is not None
+    assert store.completed_record("consume") is None, "a half-run task must not look complete"
+    produced = store.completed_record("produce")["finished_at_ns"]
+
+    result = quiet_build(fixture_project, only=["consume"])
+    assert statuses(result)["produce"] == CACHED and statuses(result)["consume"] == COMPLETE
+    assert store.completed_record("produce")["finished_at_ns"] == produced
+    assert not store.staging_dir("consume").exists()
+    assert (store.task_dir("consume") / "results.json").exists()

@@ -1,0 +1,58 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+import lazy_artist
+from lazy_artist.builder.cache import library_digest, task_key
+
+BASE = dict(
+    notebook_text="print(1)",
+    params={"seed": 0, "epochs": 2},
+    library="lib",
+    upstream_keys={"t0": "k0"},
+    data_identity={"mnist": "d"},
+    versions={"torch": "2.0"},
+    device="cpu",
+)
+
+
+def test_same_inputs_same_key():
+    assert task_key(**BASE) == task_key(**dict(BASE))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("notebook_text", "print(2)"),
+        ("params", {"seed": 1, "epochs": 2}),
+        ("library", "lib2"),
+        ("upstream_keys", {"t0": "k1"}),
+        ("data_identity", {"mnist": "other"}),
+        ("versions", {"torch": "2.1"}),
+        ("device", "cuda"),
+    ],
+)
+def test_every_input_changes_the_key(field, value):
+    assert task_key(**{**BASE, field: value}) != task_key(**BASE)
+
+
+def test_param_order_does_not_matter():
+    assert task_key(**{**BASE, "params": {"epochs": 2, "seed": 0}}) == task_key(**BASE)
+
+
+@pytest.fixture
+def package_copy(tmp_path) -> Path:
+    copy = tmp_path / "lazy_artist"
+    shutil.copytree(Path(lazy_artist.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def test_library_digest_follows_science_code_but_not_the_builder(package_copy):
+    before = library_digest(package_copy)
+    (package_copy / "builder" / "render.py").write_text("# renderer changed\n", encoding="utf-8")
+    (package_copy / "cli.py").write_text("# cli changed\n", encoding="utf-8")
+    assert library_digest(package_copy) == before
+    with (package_copy / "results.py").open("a", encoding="utf-8") as handle:
+        handle.write("\n# a science-side change\n")
+    assert library_digest(package_copy) != before
