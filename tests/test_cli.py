@@ -25,7 +25,10 @@ def checkout(tmp_path) -> Path:
         (["build", "--only", "t1", "nope", "--profile", "quick"], "unknown task 'nope'"),
         (["build", "--profile", "huge"], "unknown profile 'huge': choose one of quick, full"),
         (["build", "--profile", "quick", "--set", "t1.epochs=many"], "expected int"),
-        (["build", "--profile", "quick", "--set", "t1.epoch=3"], "task t1 has no parameter 'epoch'"),
+        (
+            ["build", "--profile", "quick", "--set", "t1.epoch=3"],
+            "task t1 has no parameter 'epoch'",
+        ),
         (["build", "--profile", "quick", "--set", "t1.device=tpu"], "unknown device 'tpu'"),
         (["render", "--profile", "quick"], "no build of profile 'quick' yet"),
     ],

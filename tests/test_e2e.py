@@ -57,7 +57,9 @@ def test_quick_build_writes_the_report(checkout):
 
 def test_every_pdf_page_renders(checkout, tmp_path):
     pdf = checkout / "report" / "report.pdf"
-    assert shutil.which("pdftoppm"), "pdftoppm (Debian poppler-utils) is needed; .ci/run installs it"
+    assert shutil.which("pdftoppm"), (
+        "pdftoppm (Debian poppler-utils) is needed; .ci/run installs it"
+    )
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
     assert len(pages) >= 3 and all(page.stat().st_size > 2_000 for page in pages)

@@ -16,7 +16,13 @@ FIXTURE_NOTEBOOKS = REPO / "tests" / "fixtures" / "project" / "analyses"
 FIXTURE_GRAPH = TaskGraph(
     [
         Task("produce", "Produce", "analyses/produce.py", params={"value": 3, "sleep_s": 0.0}),
-        Task("consume", "Consume", "analyses/consume.py", depends=("produce",), params={"factor": 2, "sleep_s": 0.0}),
+        Task(
+            "consume",
+            "Consume",
+            "analyses/consume.py",
+            depends=("produce",),
+            params={"factor": 2, "sleep_s": 0.0},
+        ),
         Task("explode", "Explode", "analyses/explode.py"),
         Task("after_explode", "After explode", "analyses/after_explode.py", depends=("explode",)),
     ]

@@ -24,12 +24,19 @@ def statuses(result):
 
 
 def finished_at(project, task):
-    return BuildStore.for_profile(project.build_dir, "quick").completed_record(task)["finished_at_ns"]
+    return BuildStore.for_profile(project.build_dir, "quick").completed_record(task)[
+        "finished_at_ns"
+    ]
 
 
 def test_failure_is_isolated_and_the_report_still_renders(fixture_project):
     result = quiet_build(fixture_project)
-    assert statuses(result) == {"produce": COMPLETE, "consume": COMPLETE, "explode": FAILED, "after_explode": BLOCKED}
+    assert statuses(result) == {
+        "produce": COMPLETE,
+        "consume": COMPLETE,
+        "explode": FAILED,
+        "after_explode": BLOCKED,
+    }
     assert not result.ok
     error = result.outcomes["explode"].error
     assert error["error"] == "ValueError" and "deliberate fixture failure" in error["message"]
@@ -55,7 +62,10 @@ def test_failure_is_isolated_and_the_report_still_renders(fixture_project):
 
 def test_cache_hits_and_misses(fixture_project):
     quiet_build(fixture_project, only=["consume"])
-    produced, consumed = finished_at(fixture_project, "produce"), finished_at(fixture_project, "consume")
+    produced, consumed = (
+        finished_at(fixture_project, "produce"),
+        finished_at(fixture_project, "consume"),
+    )
 
     again = quiet_build(fixture_project, only=["consume"])
     assert statuses(again)["produce"] == CACHED and statuses(again)["consume"] == CACHED
@@ -63,7 +73,10 @@ def test_cache_hits_and_misses(fixture_project):
 
     # A template is not an input of any task: nothing re-runs.
     (fixture_project.templates_dir / "report.qmd.j2").write_text("# changed\n", encoding="utf-8")
-    assert set(statuses(quiet_build(fixture_project, only=["consume"])).values()) == {CACHED, "not run"}
+    assert set(statuses(quiet_build(fixture_project, only=["consume"])).values()) == {
+        CACHED,
+        "not run",
+    }
 
     # A parameter of the downstream task re-runs it alone.
     result = quiet_build(fixture_project, only=["consume"], overrides={"consume": {"factor": 5}})
@@ -86,7 +99,9 @@ def test_a_failing_rerun_keeps_the_last_good_result(fixture_project):
     store = BuildStore.for_profile(fixture_project.build_dir, "quick")
     good = store.completed_record("produce")
     notebook = fixture_project.notebook("produce")
-    notebook.write_text(notebook.read_text() + "\nraise RuntimeError('broken edit')\n", encoding="utf-8")
+    notebook.write_text(
+        notebook.read_text() + "\nraise RuntimeError('broken edit')\n", encoding="utf-8"
+    )
 
     result = quiet_build(fixture_project, only=["consume"])
     assert statuses(result)["produce"] == FAILED and statuses(result)["consume"] == BLOCKED
@@ -96,7 +111,9 @@ def test_a_failing_rerun_keeps_the_last_good_result(fixture_project):
 
 
 def test_fail_fast_stops_after_the_first_failure(fixture_project):
-    result = quiet_build(fixture_project, only=["explode", "after_explode", "consume"], keep_going=False)
+    result = quiet_build(
+        fixture_project, only=["explode", "after_explode", "consume"], keep_going=False
+    )
     assert statuses(result)["explode"] == FAILED
     assert statuses(result)["after_explode"] == "not run"
 
@@ -115,8 +132,12 @@ build(Project(Path({root!r}), FIXTURE_GRAPH), "quick", only=["consume"], overrid
 def test_an_interrupted_build_resumes_cleanly(fixture_project):
     store = BuildStore.for_profile(fixture_project.build_dir, "quick")
     script = INTERRUPTIBLE_BUILD.format(repo=str(REPO), root=str(fixture_project.root), sleep=60)
-    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         started_marker = store.staging_dir("consume") / "artefacts" / "started.txt"
         deadline = time.monotonic() + 120

@@ -44,7 +44,9 @@ def test_param_order_does_not_matter():
 @pytest.fixture
 def package_copy(tmp_path) -> Path:
     copy = tmp_path / "lazy_artist"
-    shutil.copytree(Path(lazy_artist.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(lazy_artist.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__")
+    )
     return copy
 
 

@@ -1,6 +1,11 @@
 import pytest
 
-from lazy_artist.builder.params import BuildInputError, check_profile, parse_overrides, resolve_params
+from lazy_artist.builder.params import (
+    BuildInputError,
+    check_profile,
+    parse_overrides,
+    resolve_params,
+)
 from lazy_artist.builder.tasks import STUDY_TASKS
 
 

@@ -31,7 +31,9 @@ def test_quarto_on_path_is_used_with_the_exact_commands(fixture_project, tmp_pat
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     assert choose_renderer() == QuartoRenderer(str(quarto))
 
-    result = build(fixture_project, "quick", only=["produce"], stream=False, say=lambda message: None)
+    result = build(
+        fixture_project, "quick", only=["produce"], stream=False, say=lambda message: None
+    )
     outputs = publish(fixture_project, result.as_record())
 
     calls = [json.loads(line) for line in log.read_text().splitlines()]
@@ -45,13 +47,19 @@ def test_quarto_on_path_is_used_with_the_exact_commands(fixture_project, tmp_pat
     assert [path.name for path in outputs] == ["report.html", "report.pdf", "summary.json"]
 
 
-def test_without_quarto_pandoc_and_typst_render_a_self_contained_report(fixture_project, monkeypatch):
+def test_without_quarto_pandoc_and_typst_render_a_self_contained_report(
+    fixture_project, monkeypatch
+):
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable))  # no quarto there
     assert choose_renderer() == PandocTypstRenderer()
-    result = build(fixture_project, "quick", only=["produce"], stream=False, say=lambda message: None)
+    result = build(
+        fixture_project, "quick", only=["produce"], stream=False, say=lambda message: None
+    )
     publish(fixture_project, result.as_record())
     html = (fixture_project.report_dir / "report.html").read_text()
-    assert "data:image/png;base64," in html, "figures must be embedded so the HTML opens from a file"
+    assert "data:image/png;base64," in html, (
+        "figures must be embedded so the HTML opens from a file"
+    )
     assert 'src="figures/' not in html
     assert "Squares up to 2" in html
     pdf = (fixture_project.report_dir / "report.pdf").read_bytes()

@@ -3,7 +3,14 @@ import ast
 import jupytext
 import pytest
 
-from lazy_artist.builder.tasks import COMMON_PARAMS, INJECTED_PARAMS, PROFILES, STUDY_TASKS, Task, TaskGraph
+from lazy_artist.builder.tasks import (
+    COMMON_PARAMS,
+    INJECTED_PARAMS,
+    PROFILES,
+    STUDY_TASKS,
+    Task,
+    TaskGraph,
+)
 
 from .conftest import REPO
 
@@ -29,7 +36,9 @@ def _parameters_cell(path):
     cells = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(cells) == 1, f"{path} needs exactly one cell tagged 'parameters'"
     tree = ast.parse(cells[0].source)
-    return {target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets}
+    return {
+        target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets
+    }
 
 
 @pytest.mark.parametrize("task", list(STUDY_TASKS), ids=lambda task: task.name)

@@ -52,19 +52,29 @@ def _escape_cell(value: str) -> str:
 
 
 def markdown_table(table: dict[str, Any], label: str) -> str:
-    """A pipe table with its caption and a Quarto cross-reference label."""
+    """A pipe table with its caption and a Quarto cross-reference label.
+
+    Pandoc sizes wide pipe tables by the dash counts of the separator line, so each column
+    gets dashes in proportion to its longest cell: long text columns get the room.
+    """
     columns, formats = table["columns"], table.get("formats", {})
-    lines = ["| " + " | ".join(_escape_cell(str(column)) for column in columns) + " |"]
-    align = [
-        "---:" if any(isinstance(row[i], (int, float)) for row in table["rows"]) else ":---"
-        for i in range(len(columns))
-    ]
-    lines.append("|" + "|".join(align) + "|")
-    for row in table["rows"]:
-        cells = [
-            fmt(cell, formats.get(column, "")) for column, cell in zip(columns, row, strict=True)
+    body = [
+        [
+            _escape_cell(fmt(cell, formats.get(column, "")))
+            for column, cell in zip(columns, row, strict=True)
         ]
-        lines.append("| " + " | ".join(_escape_cell(cell) for cell in cells) + " |")
+        for row in table["rows"]
+    ]
+    header = [_escape_cell(str(column)) for column in columns]
+    lines = ["| " + " | ".join(header) + " |"]
+    separators = []
+    for index in range(len(columns)):
+        width = min(max(len(cells[index]) for cells in [header, *body]), 60)
+        numeric = any(isinstance(row[index], (int, float)) for row in table["rows"])
+        dashes = "-" * max(width, 3)
+        separators.append(f"{dashes}:" if numeric else f":{dashes}")
+    lines.append("|" + "|".join(separators) + "|")
+    lines.extend("| " + " | ".join(cells) + " |" for cells in body)
     lines.append("")
     lines.append(f": {table['caption']} {{#tbl-{label}}}")
     return "\n".join(lines) + "\n"
@@ -83,6 +93,7 @@ class TaskView:
         self.title = outcome["title"]
         self.status = outcome["status"]
         self.runtime_s = outcome.get("runtime_s")
+        self.params = outcome.get("params", {})
         self.error = outcome.get("error")
         self.blocked_by = outcome.get("blocked_by", [])
         self.source = notebook_source
@@ -223,7 +234,9 @@ def _render_section(
 ) -> str:
     if view.available:
         try:
-            return env.get_template(template or "sections/generic.md.j2").render(t=view, run=run_record)
+            return env.get_template(template or "sections/generic.md.j2").render(
+                t=view, run=run_record
+            )
         except Exception as error:  # a broken section must not take the report down with it
             detail = "".join(traceback.format_exception_only(error)).strip()
             return env.get_template("sections/unavailable.md.j2").render(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,17 +46,27 @@ class NotebookFailure(Exception):
 class _TaskLogHandler(logging.Handler):
     """Streams the notebook's output lines to the terminal, prefixed with the task name."""
 
+    PROGRESS = re.compile(r"\d+%\|")  # a tqdm bar
+    PROGRESS_EVERY_S = 10.0
+
     def __init__(self, task: str) -> None:
         super().__init__(logging.INFO)
         self.task = task
+        self.last_progress = 0.0
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage().rstrip()
         for line in text.splitlines():
             # tqdm redraws with carriage returns; show the latest state only.
             line = line.rsplit("\r", 1)[-1].strip()
-            if line and not line.startswith("Ending Cell"):
-                print(f"  [{self.task}] {line}", file=sys.stderr, flush=True)
+            if not line or line.startswith("Ending Cell"):
+                continue
+            if self.PROGRESS.search(line) and "100%" not in line:
+                # Progress bars update often; a line every few seconds is enough to show life.
+                if time.monotonic() - self.last_progress < self.PROGRESS_EVERY_S:
+                    continue
+                self.last_progress = time.monotonic()
+            print(f"  [{self.task}] {line}", file=sys.stderr, flush=True)
 
 
 def to_ipynb(notebook_path: Path, destination: Path) -> Path:
@@ -121,6 +133,4 @@ def run_notebook(
 
 
 def _strip_ansi(text: str) -> str:
-    import re
-
     return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)

@@ -119,14 +119,17 @@ STUDY_TASKS = TaskGraph(
             depends=("t0",),
             params={
                 "model": "cheater_cnn",
-                "epochs": 3,
+                "width": 8,
+                "epochs": 7,
                 "batch_size": 128,
-                "lr": 1e-3,
+                "lr": 3e-3,
+                "schedule": "cosine",
                 "min_easy_val_acc": 0.95,
                 "max_hard_test_acc": 0.30,
                 "min_colour_following": 0.5,
             },
-            profiles={"quick": {"epochs": 2}},
+            # 6000 images are too few to learn any shape: quick T1 is a smoke test of the path.
+            profiles={"quick": {"epochs": 8, "batch_size": 64}},
             section="sections/t1.md.j2",
         ),
     ]
