@@ -1,4 +1,5 @@
-"""Sessions: ``nox -s report`` (the report), ``nox -s tests`` (the test suite), ``nox -s lint``.
+"""Sessions: ``nox -s report`` (the report), ``nox -s tests`` (the test suite), ``nox -s bench``
+(benchmarks), ``nox -s lint``.
 
 Arguments after ``--`` pass through: ``nox -s report -- --profile quick --only t1``,
 ``nox -s tests -- -k cache``.
@@ -32,6 +33,19 @@ def tests(session: nox.Session) -> None:
     """The test suite, including one end-to-end quick build."""
     install_project(session, "[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks (timings never live in tests): training-loop throughput vs a plain PyTorch loop."""
+    install_project(session)
+    session.run(
+        "python",
+        "benchmarks/train_throughput.py",
+        "--out",
+        "build/bench/train_throughput.json",
+        *session.posargs,
+    )
 
 
 @nox.session

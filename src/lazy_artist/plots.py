@@ -1,4 +1,4 @@
-"""Figures for T0 and T1, sized for a PDF page.
+"""Figures for the report, sized for a PDF page.
 
 Figures are drawn at about the width of a page's text block (7 inches) so that the fonts
 (9-11 pt) keep their size when the report shows them at page width. Every function returns a
@@ -271,5 +271,60 @@ def colour_probe_heatmap(shares: np.ndarray, follows: np.ndarray) -> Figure:
         yticklabels=[f"{name} ({f:.0%})" for name, f in zip(COLOUR_NAMES, follows, strict=True)],
     )
     _swatch_ticklabels(ax, "y")
+    fig.tight_layout()
+    return fig
+
+
+# One colour per model, the same in every figure: by registry order, so it never depends on
+# which methods a run happened to include.
+_MODEL_PALETTE = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("Dark2").colors)
+
+
+def model_colour(name: str) -> tuple[float, float, float]:
+    from lazy_artist.methods.algorithms import ALGORITHMS
+
+    order = list(ALGORITHMS)
+    position = order.index(name) if name in order else len(order) + sum(map(ord, name))
+    return _MODEL_PALETTE[position % len(_MODEL_PALETTE)]
+
+
+def method_learning_curves(histories: dict[str, list[list[dict[str, float]]]]) -> Figure:
+    """Mean over seeds of conflict-validation (left) and hard-test (right) accuracy per epoch."""
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 3.4), sharey=True)
+    for ax, key, title in zip(
+        axes,
+        ("acc_conflict_val", "acc_hard_test"),
+        ("conflict validation (selection)", "hard test (reported only)"),
+        strict=True,
+    ):
+        for name, runs in histories.items():
+            epochs = [row["epoch"] for row in runs[0]]
+            mean = np.mean([[row[key] for row in run] for run in runs], axis=0)
+            ax.plot(epochs, mean, marker="o", markersize=3, color=model_colour(name), label=name)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_xticks(epochs)
+        ax.set_ylim(-0.02, 1.02)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy")
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def bias_sweep_plot(biases: Sequence[float], hard_acc: dict[str, Sequence[float]]) -> Figure:
+    """Hard-test accuracy against the training canvas's bias fraction, one line per method."""
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN * 0.7, 3.2))
+    positions = np.arange(len(biases))  # evenly spaced: the interesting values crowd near 1
+    for name, values in hard_acc.items():
+        ax.plot(positions, values, marker="o", color=model_colour(name), label=name)
+    ax.set_xticks(positions, [f"{bias:g}" for bias in biases])
+    ax.set_xlabel("bias fraction of the training canvas")
+    ax.set_ylabel("hard-test accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
     fig.tight_layout()
     return fig

@@ -49,6 +49,25 @@ def _as_tensors(pair: ArrayPair) -> tuple[torch.Tensor, torch.Tensor]:
     return images.float(), labels.long()
 
 
+def epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """One epoch's batches of indices: a seeded ``randperm`` cut into consecutive slices (views,
+    no copies); the last one may be short."""
+    return torch.randperm(n, generator=generator).split(batch_size)
+
+
+def progress_bar(batches: Any, desc: str, progress: bool) -> tqdm:
+    """The throttled per-epoch tqdm bar every training loop shows on stderr."""
+    return tqdm(
+        batches,
+        desc=desc,
+        file=sys.stderr,
+        ascii=True,
+        mininterval=1.0,
+        leave=True,
+        disable=not progress,
+    )
+
+
 @dataclass
 class TrainResult:
     model: nn.Module  # with the selected checkpoint's weights loaded, in eval mode
@@ -114,19 +133,11 @@ def train_classifier(
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs * n_batches)
     for epoch in range(1, epochs + 1):
         model.train()
-        order = torch.randperm(n, generator=generator)
         loss_sum, correct = 0.0, 0
-        bar = tqdm(
-            range(n_batches),
-            desc=f"epoch {epoch}/{epochs}",
-            file=sys.stderr,
-            ascii=True,
-            mininterval=1.0,
-            leave=True,
-            disable=not progress,
+        bar = progress_bar(
+            epoch_batches(n, batch_size, generator), f"epoch {epoch}/{epochs}", progress
         )
-        for b in bar:
-            idx = order[b * batch_size : (b + 1) * batch_size]
+        for idx in bar:
             x, y = (
                 images[idx].to(device, non_blocking=True),
                 labels[idx].to(device, non_blocking=True),

@@ -168,3 +168,13 @@ def test_bad_sizes_are_rejected(hub_mnist):
         build_canvas(hub_mnist, n_test=20_000)
     with pytest.raises(ValueError, match="bias"):
         build_canvas(hub_mnist, bias=2.0, n_train=10, n_val=10, n_test=10)
+
+
+def test_train_subset_keeps_the_other_splits(small_canvas):
+    subset = small_canvas.with_train_subset(10)
+    assert len(subset["train"]) == 10
+    assert np.array_equal(subset["train"].labels, small_canvas["train"].labels[:10])
+    assert np.array_equal(subset["train"].digits, small_canvas["train"].digits[:10])
+    for name in ("val", "conflict_val", "easy_test", "hard_test"):
+        assert subset[name] is small_canvas[name]
+    assert small_canvas.with_train_subset(None) is small_canvas

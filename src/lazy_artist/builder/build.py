@@ -90,6 +90,13 @@ def build(
     project.check_layout(sorted(selected))
 
     params = {task.name: resolve_params(task, profile, overrides) for task in graph}
+    for name in sorted(selected):
+        validate = graph[name].validate
+        if validate is not None:
+            try:
+                validate(params[name])
+            except (ValueError, KeyError, TypeError) as error:
+                raise BuildInputError(f"task {name}: {error}") from None
     devices = {}
     for name, task_params in params.items():
         try:

@@ -6,10 +6,16 @@ overrides < overrides from the command line. Only names a task declares can be s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from lazy_artist.builder.validators import (
+    validate_canvas,
+    validate_classifier,
+    validate_intervention,
+)
 
 PROFILES: Mapping[str, str] = MappingProxyType(
     {
@@ -36,6 +42,8 @@ class Task:
     params: Mapping[str, Any] = field(default_factory=dict)
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     section: str | None = None
+    # Checks resolved parameters before any work (raises ValueError naming what is wrong).
+    validate: Callable[[dict[str, Any]], None] | None = None
 
     def defaults(self) -> dict[str, Any]:
         return {**COMMON_PARAMS, **self.params}
@@ -111,6 +119,7 @@ STUDY_TASKS = TaskGraph(
             params={"bias": 0.95, "n_train": None, "n_val": 5000, "n_test": None},
             profiles={"quick": {"n_train": 6000, "n_val": 1000, "n_test": 2000}},
             section="sections/t0.md.j2",
+            validate=validate_canvas,
         ),
         Task(
             name="t1",
@@ -131,6 +140,40 @@ STUDY_TASKS = TaskGraph(
             # 6000 images are too few to learn any shape: quick T1 is a smoke test of the path.
             profiles={"quick": {"epochs": 8, "batch_size": 64}},
             section="sections/t1.md.j2",
+            validate=validate_classifier,
+        ),
+        Task(
+            name="t4",
+            title="T4: the intervention",
+            notebook="analyses/t4_intervention.py",
+            depends=("t0",),
+            datasets=("mnist",),  # the bias sweep rebuilds the canvas at other bias fractions
+            params={
+                "methods": "all",
+                "hparams": {},
+                "backbone_width": 16,
+                "train_subset": None,
+                "epochs": 6,
+                "n_seeds": 3,
+                "bias_sweep": [0.95, 0.98, 0.99, 0.995],
+                "sweep_methods": "erm,gray_oracle,best",
+                "sweep_seeds": 1,
+                "min_best_hard_acc": 0.97,
+                "min_best_easy_val_acc": 0.97,
+                "max_erm_hard_acc": 0.30,
+                "oracle_tolerance": 0.01,
+            },
+            # Quick: every method runs once, briefly (a smoke test of each, not a result).
+            profiles={
+                "quick": {
+                    "epochs": 1,
+                    "n_seeds": 1,
+                    "train_subset": 2000,
+                    "bias_sweep": [0.95, 0.99],
+                }
+            },
+            section="sections/t4.md.j2",
+            validate=validate_intervention,
         ),
     ]
 )

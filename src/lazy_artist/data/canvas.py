@@ -75,6 +75,15 @@ class CanvasSplit:
     def dominant_mask(self) -> np.ndarray:
         return self.colours == self.labels
 
+    def head(self, n: int) -> CanvasSplit:
+        """The first ``n`` images (the split is already shuffled, so this is a random subset)."""
+        return CanvasSplit(
+            *(
+                getattr(self, name)[:n]
+                for name in ("images", "gray", "labels", "colours", "digits", "source_index")
+            )
+        )
+
 
 @dataclass
 class Canvas:
@@ -90,6 +99,17 @@ class Canvas:
 
     def sizes(self) -> dict[str, int]:
         return {name: len(split) for name, split in self.splits.items()}
+
+    def with_train_subset(self, n: int | None) -> Canvas:
+        """The same canvas with only the first ``n`` training images (None: all of them)."""
+        if n is None or n >= len(self.splits["train"]):
+            return self
+        return Canvas(
+            {**self.splits, "train": self.splits["train"].head(n)},
+            self.bias,
+            self.seed,
+            dict(self.meta),
+        )
 
 
 def _check_bias(bias: float) -> float:

@@ -1,0 +1,269 @@
+# %% [markdown]
+# # T4: the intervention
+#
+# Every debiasing method of the registry trained on the easy canvas with the same backbone,
+# data and epoch budget, over several seeds; checkpoints selected on validation data only.
+# Then hard-test accuracy against the bias fraction for ERM, the oracle and the best method.
+
+# %% tags=["parameters"]
+output_dir = "build/scratch/t4"  # the builder injects the task's staging directory
+upstream = {}  # task name -> directory of that task's completed outputs
+profile = "quick"
+seed = 0
+device = "auto"
+data_root = "data"
+methods = "all"  # "all" or comma-separated registry names, e.g. "erm,cf_invar"
+hparams = {}  # per-method overrides, e.g. {"cf_invar": {"lambda_cf": 2.0}}
+backbone_width = 16  # CheaterCNN width shared by every method
+train_subset = None  # None: all of T0's training images; an int trains on the first n
+epochs = 6
+n_seeds = 3  # seeds seed, seed+1, ...
+bias_sweep = [0.95, 0.98, 0.99, 0.995]
+sweep_methods = "erm,gray_oracle,best"  # "best": the best method by conflict validation
+sweep_seeds = 1
+min_best_hard_acc = 0.97  # expected finding: the best method reads shape ...
+min_best_easy_val_acc = 0.97  # ... without giving up easy accuracy
+max_erm_hard_acc = 0.30  # ERM stays the cheater
+oracle_tolerance = 0.01  # the oracle is the ceiling, within this margin
+standalone_canvas = {"n_train": 6000, "n_val": 1000, "n_test": 2000}  # only without upstream t0
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from lazy_artist.data.canvas import build_canvas, load_canvas
+from lazy_artist.data.mnist import load_mnist
+from lazy_artist.methods.artefacts import MethodIndex
+from lazy_artist.methods.comparison import (
+    best_method,
+    epochs_to_reach,
+    mean_std,
+    resolve_method_names,
+    sweep_method_names,
+)
+from lazy_artist.methods.run import fit_method
+from lazy_artist.plots import bias_sweep_plot, method_learning_curves
+from lazy_artist.results import Recorder, artefact
+from lazy_artist.runtime import resolve_device, seed_everything
+
+seed_everything(seed)
+rec = Recorder(output_dir, task="t4")
+torch_device = resolve_device(device)
+names = resolve_method_names(methods)
+seeds = [seed + offset for offset in range(n_seeds)]
+started = time.perf_counter()
+
+if "t0" in upstream:
+    canvas = load_canvas(artefact(upstream["t0"], "canvas.npz"))
+else:
+    canvas = build_canvas(load_mnist(data_root), bias=0.95, seed=seed, **standalone_canvas)
+canvas = canvas.with_train_subset(train_subset)
+print(f"{len(names)} methods x {len(seeds)} seeds on {canvas.sizes()}")
+
+# %% [markdown]
+# ## Every method, every seed
+
+# %%
+index = MethodIndex(rec.artefact_path("models"))
+runs = {}
+for name in names:
+    for run_seed in seeds:
+        algorithm, run = fit_method(
+            name,
+            canvas,
+            hparams=hparams.get(name),
+            backbone_width=backbone_width,
+            epochs=epochs,
+            seed=run_seed,
+            device=torch_device,
+        )
+        runs[(name, run_seed)] = run
+        index.add(name, run_seed, algorithm, run)
+        print(
+            f"{name} seed {run_seed}: val {run.selected['val']:.4f}, "
+            f"conflict_val {run.selected['conflict_val']:.4f}, hard {run.selected['hard_test']:.4f}, "
+            f"{run.seconds:.1f}s (selected epoch {run.selected_epoch})"
+        )
+
+# %%
+per_method = {}
+for name in names:
+    method_runs = [runs[(name, run_seed)] for run_seed in seeds]
+    summary = {
+        split: mean_std([run.selected[split] for run in method_runs])
+        for split in ("val", "conflict_val", "hard_test")
+    }
+    seconds = mean_std([run.seconds for run in method_runs])
+    per_method[name] = {
+        "hard_test_acc_mean": summary["hard_test"][0],
+        "hard_test_acc_std": summary["hard_test"][1],
+        "easy_val_acc_mean": summary["val"][0],
+        "easy_val_acc_std": summary["val"][1],
+        "conflict_val_acc_mean": summary["conflict_val"][0],
+        "conflict_val_acc_std": summary["conflict_val"][1],
+        "epochs_to_70_hard": epochs_to_reach(
+            [run.history for run in method_runs], "acc_hard_test", 0.70
+        ),
+        "seconds_mean": seconds[0],
+        "selection_rule": method_runs[0].selection_rule,
+        "n_seeds": len(method_runs),
+    }
+reference_seconds = per_method["erm"]["seconds_mean"] if "erm" in per_method else None
+for row in per_method.values():
+    row["relative_compute"] = row["seconds_mean"] / reference_seconds if reference_seconds else None
+rec.metric("methods", per_method)
+rec.metric("seeds", seeds)
+rec.metric("epochs", epochs)
+
+winner = best_method(per_method)
+index.set_best(winner)
+index.save()
+rec.metric("best_method", winner)
+print("best by conflict validation:", winner)
+
+
+# %%
+def _pm(mean, std):
+    return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+rows = []
+for name, row in sorted(per_method.items(), key=lambda item: -item[1]["hard_test_acc_mean"]):
+    reached = row["epochs_to_70_hard"]
+    rows.append(
+        [
+            name,
+            _pm(row["easy_val_acc_mean"], row["easy_val_acc_std"]),
+            _pm(row["conflict_val_acc_mean"], row["conflict_val_acc_std"]),
+            _pm(row["hard_test_acc_mean"], row["hard_test_acc_std"]),
+            "not reached" if reached is None else f"{reached:g}",
+            row["seconds_mean"],
+            row["relative_compute"],
+        ]
+    )
+rec.table(
+    "comparison",
+    [
+        "method",
+        "easy val %",
+        "conflict val %",
+        "hard test %",
+        "epochs to 70% hard",
+        "wall s",
+        "compute vs ERM",
+    ],
+    rows,
+    caption=(
+        f"Accuracy (mean ± std over {len(seeds)} seed(s), %), epochs until hard-test accuracy "
+        f"first reaches 70% (mean over seeds that reach it), and wall time per run; same backbone "
+        f"(width {backbone_width}), data and {epochs}-epoch budget for every method. "
+        f"Checkpoints selected by {per_method[names[0]]['selection_rule']}."
+    ),
+    formats={"wall s": ".1f", "compute vs ERM": ".2f"},
+)
+
+# %% [markdown]
+# ## Learning curves
+
+# %%
+fig = method_learning_curves({name: [runs[(name, s)].history for s in seeds] for name in names})
+rec.figure(
+    "learning_curves",
+    fig,
+    f"Per-epoch accuracy on conflict validation (left, used for selection) and on the hard test "
+    f"set (right, shown only), mean over {len(seeds)} seed(s).",
+)
+plt.show()
+
+# %% [markdown]
+# ## Bias sweep
+
+# %%
+sweep_names = sweep_method_names(sweep_methods, winner, names)
+mnist = load_mnist(data_root)
+sizes = canvas.sizes()
+sweep = {name: [] for name in sweep_names}
+for bias in bias_sweep:
+    biased = build_canvas(
+        mnist,
+        bias=bias,
+        seed=canvas.seed,
+        n_train=sizes["train"],
+        n_val=sizes["val"],
+        n_test=sizes["hard_test"],
+    )
+    for name in sweep_names:
+        hard = [
+            fit_method(
+                name,
+                biased,
+                hparams=hparams.get(name),
+                backbone_width=backbone_width,
+                epochs=epochs,
+                seed=seed + offset,
+                device=torch_device,
+            )[1].selected["hard_test"]
+            for offset in range(sweep_seeds)
+        ]
+        sweep[name].append(float(np.mean(hard)))
+        print(f"bias {bias}: {name} hard {sweep[name][-1]:.4f}")
+rec.metric("bias_sweep", {"bias": list(bias_sweep), "hard_test_acc": sweep})
+fig = bias_sweep_plot(list(bias_sweep), sweep)
+rec.figure(
+    "bias_sweep",
+    fig,
+    f"Hard-test accuracy against the bias fraction of the training canvas "
+    f"({sweep_seeds} seed(s) per point); methods: {', '.join(sweep_names)}.",
+    width="75%",
+)
+plt.show()
+
+# %% [markdown]
+# ## Expected findings
+
+# %%
+best = per_method[winner]
+rec.check(
+    "best_method_reads_shape",
+    best["hard_test_acc_mean"] >= min_best_hard_acc
+    and best["easy_val_acc_mean"] >= min_best_easy_val_acc,
+    f"best method by conflict validation: {winner}, hard test {best['hard_test_acc_mean']:.4f} "
+    f"(required >= {min_best_hard_acc}), easy val {best['easy_val_acc_mean']:.4f} "
+    f"(required >= {min_best_easy_val_acc})",
+)
+if "erm" in per_method:
+    rec.check(
+        "erm_stays_the_cheater",
+        per_method["erm"]["hard_test_acc_mean"] <= max_erm_hard_acc,
+        f"ERM hard test {per_method['erm']['hard_test_acc_mean']:.4f} (required <= {max_erm_hard_acc})",
+    )
+if "gray_oracle" in per_method:
+    others = {
+        name: row["hard_test_acc_mean"] for name, row in per_method.items() if name != "gray_oracle"
+    }
+    top_name = max(others, key=others.get)
+    oracle = per_method["gray_oracle"]["hard_test_acc_mean"]
+    rec.check(
+        "oracle_is_the_ceiling",
+        oracle >= others[top_name] - oracle_tolerance,
+        f"grayscale oracle hard test {oracle:.4f} vs best colour-input method {top_name} "
+        f"{others[top_name]:.4f} (tolerance {oracle_tolerance})",
+    )
+runner_up = sorted(
+    (row["hard_test_acc_mean"], name)
+    for name, row in per_method.items()
+    if name not in (winner, "gray_oracle")
+)
+margin = best["hard_test_acc_mean"] - runner_up[-1][0] if runner_up else None
+rec.metric("best_margin_over_runner_up", margin)
+rec.metric("runner_up", runner_up[-1][1] if runner_up else None)
+rec.metric("seconds", time.perf_counter() - started)
+rec.headline(
+    f"best: {winner} {best['hard_test_acc_mean']:.1%} hard "
+    f"(easy val {best['easy_val_acc_mean']:.1%})"
+    + (f"; ERM {per_method['erm']['hard_test_acc_mean']:.1%} hard" if "erm" in per_method else "")
+)
+rec.save()
+print(rec.headline_)

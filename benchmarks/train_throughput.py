@@ -1,0 +1,124 @@
+"""Is the T4 trainer the bottleneck? Images/s of ``train_algorithm`` (ERM, no per-epoch evaluation)
+against a minimal plain PyTorch loop: same model, initial weights, batch size, optimiser, in-memory
+data and randperm batching. Each is timed ``--repeats`` times (interleaved, so drifts in machine
+load hit both alike); the medians are compared.
+
+    python benchmarks/train_throughput.py --n 20000 --epochs 2 --repeats 3 --out throughput.json
+
+Prints one JSON line: both throughputs, their ratio (trainer / plain; 1.0 = no overhead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lazy_artist.data.canvas import Canvas, CanvasSplit, build_canvas
+from lazy_artist.data.mnist import MnistArrays
+from lazy_artist.methods import build_algorithm, train_algorithm
+from lazy_artist.training import configure_threads
+
+
+def synthetic_canvas(n_train: int, seed: int = 0) -> Canvas:
+    """A canvas of the full image format from random strokes: throughput does not depend on what
+    the digits look like, and this needs no MNIST download."""
+    rng = np.random.default_rng(seed)
+    n_pool, n_val, n_test = n_train + 1000, 1000, 1000
+    strokes = (rng.random((n_pool + n_test, 28, 28)) < 0.15) * rng.integers(0, 256, (1, 28, 28))
+    strokes = strokes.astype(np.uint8)
+    labels = rng.integers(0, 10, n_pool + n_test).astype(np.int64)
+    arrays = MnistArrays(
+        strokes[:n_pool], labels[:n_pool], strokes[n_pool:], labels[n_pool:], "synthetic"
+    )
+    return build_canvas(arrays, seed=seed, n_train=n_train, n_val=n_val, n_test=n_test)
+
+
+def plain_loop(
+    split: CanvasSplit, width: int, batch_size: int, lr: float, epochs: int, seed: int
+) -> float:
+    """The reference: the least a training loop can do. Returns seconds."""
+    algorithm = build_algorithm(
+        "erm", {"batch_size": batch_size, "lr": lr, "schedule": "constant"}, {"width": width}, seed
+    )
+    model = algorithm.network  # identical architecture and initial weights
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    images, labels = torch.from_numpy(split.images), torch.from_numpy(split.labels)
+    generator = torch.Generator().manual_seed(seed)
+    n = len(labels)
+    started = time.perf_counter()
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            loss = F.cross_entropy(model(images[idx]), labels[idx])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+    return time.perf_counter() - started
+
+
+def trainer_loop(
+    canvas: Canvas, width: int, batch_size: int, lr: float, epochs: int, seed: int
+) -> float:
+    """``train_algorithm`` with ERM, no per-epoch evaluation; returns its training seconds (the
+    final evaluation is excluded: the plain loop has none)."""
+    algorithm = build_algorithm(
+        "erm", {"batch_size": batch_size, "lr": lr, "schedule": "constant"}, {"width": width}, seed
+    )
+    result = train_algorithm(
+        algorithm, canvas, epochs=epochs, seed=seed, progress=False, eval_every_epoch=False
+    )
+    return result.train_seconds
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=20_000, help="training images")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--width", type=int, default=8, help="CheaterCNN width")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+
+    threads = configure_threads()
+    canvas = synthetic_canvas(args.n)
+    common = dict(width=args.width, batch_size=args.batch_size, lr=1e-3, epochs=args.epochs)
+    plain_loop(canvas["train"], **common, seed=99)  # warm-up: allocator, kernels, thread pool
+    plain, ours = [], []
+    for repeat in range(args.repeats):
+        plain.append(plain_loop(canvas["train"], **common, seed=repeat))
+        ours.append(trainer_loop(canvas, **common, seed=repeat))
+    images = args.n * args.epochs
+    plain_ips, trainer_ips = images / statistics.median(plain), images / statistics.median(ours)
+    report = {
+        "benchmark": "train_throughput",
+        "n_images": args.n,
+        "epochs": args.epochs,
+        "repeats": args.repeats,
+        "width": args.width,
+        "batch_size": args.batch_size,
+        "threads": threads,
+        "plain_images_per_s": round(plain_ips, 1),
+        "trainer_images_per_s": round(trainer_ips, 1),
+        "ratio": round(trainer_ips / plain_ips, 4),
+        "plain_seconds": [round(s, 3) for s in plain],
+        "trainer_seconds": [round(s, 3) for s in ours],
+    }
+    line = json.dumps(report)
+    print(line)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(line + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()

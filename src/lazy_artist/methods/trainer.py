@@ -1,0 +1,243 @@
+"""Train any T4 method on the canvas, evaluate it per epoch, select a checkpoint on validation only.
+
+The loop is training.py's: seeded ``randperm`` batches of in-memory tensors (gathered only for the
+fields the method needs), one ``algorithm.update()`` per batch and nothing else per step. Each
+epoch is scored on easy validation ("val"), conflict validation and the hard test set; the hard
+accuracy is *recorded* for learning curves and never read by the selection rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lazy_artist.data.canvas import Canvas, CanvasSplit
+from lazy_artist.methods.algorithms import INPUT_KINDS, Algorithm, Batch, get_algorithm_class
+from lazy_artist.metrics import accuracy
+from lazy_artist.training import (
+    checkpoint_extra,
+    configure_threads,
+    epoch_batches,
+    load_checkpoint,
+    predict,
+    progress_bar,
+    save_checkpoint,
+)
+
+EVAL_SPLITS = ("val", "conflict_val", "hard_test")
+SELECTION_SPLITS = ("val", "conflict_val")  # validation data only: never a test split
+DEFAULT_SELECTION = "val+conflict_val"
+
+
+@dataclass
+class MethodResult:
+    """What one training run produced. ``algorithm.network`` holds the selected epoch's weights."""
+
+    method: str
+    hparams: dict[str, Any]
+    history: list[dict[str, Any]]  # per epoch: epoch, losses, acc_<split>, seconds, eval_seconds
+    selected_epoch: int
+    selection_rule: str
+    selected_score: float
+    selected: dict[str, float]  # the selected epoch's accuracies, e.g. {"hard_test": 0.97, ...}
+    seconds: float  # wall time of the whole run, evaluation included
+    train_seconds: float  # time spent in update() steps only
+    steps: int
+    images_seen: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_selection(selection: str) -> tuple[str, ...]:
+    """Validation splits whose mean accuracy picks the epoch; any "hard" split is refused."""
+    splits = tuple(part.strip() for part in str(selection).split("+"))
+    if any("hard" in part.lower() for part in splits):
+        raise ValueError(
+            f"selection={selection!r}: the hard test set must never be used for selection"
+        )
+    bad = [part for part in splits if part not in SELECTION_SPLITS]
+    if bad:
+        raise ValueError(
+            f"selection={selection!r}: {', '.join(map(repr, bad))} not allowed; use validation "
+            f"splits {' / '.join(SELECTION_SPLITS)} joined by '+', e.g. {DEFAULT_SELECTION!r}"
+        )
+    return splits
+
+
+def selection_rule_text(splits: tuple[str, ...], every_epoch: bool = True) -> str:
+    if not every_epoch:
+        return "last epoch (no per-epoch evaluation); the hard test set is never used for selection"
+    what = " and ".join(f"'{s}'" for s in splits)
+    mean = "mean accuracy on" if len(splits) > 1 else "accuracy on"
+    return (
+        f"epoch with the highest {mean} {what} (earliest on ties); the hard test set is "
+        "recorded for learning curves only, never used for selection"
+    )
+
+
+def selection_score(row: dict[str, Any], splits: tuple[str, ...]) -> float:
+    """The rule's score for one history row; reads only the selection splits' accuracies."""
+    return float(np.mean([row[f"acc_{split}"] for split in splits]))
+
+
+def evaluate(
+    model: Algorithm | nn.Module,
+    split: CanvasSplit,
+    input_kind: str | None = None,
+    device: torch.device | str = "cpu",
+    batch_size: int = 1024,
+) -> float:
+    """Accuracy of an algorithm (or a bare network) on a canvas split; the grayscale images are
+    used for gray-input models (``input_kind`` defaults to the algorithm's own)."""
+    kind = input_kind or getattr(model, "input_kind", "colour")
+    if kind not in INPUT_KINDS:
+        raise ValueError(f"input_kind must be one of {INPUT_KINDS}, got {kind!r}")
+    network = model.network if isinstance(model, Algorithm) else model
+    images = split.gray if kind == "gray" else split.images
+    preds, _ = predict(network, images, batch_size=batch_size, device=device)
+    return accuracy(preds, split.labels)
+
+
+def _stream_seed(seed: int, stream: int) -> int:
+    return int(np.random.SeedSequence([int(seed), stream]).generate_state(1)[0])
+
+
+def train_algorithm(
+    algorithm: Algorithm,
+    canvas: Canvas,
+    epochs: int,
+    seed: int,
+    device: torch.device | str = "cpu",
+    selection: str = DEFAULT_SELECTION,
+    progress: bool = True,
+    eval_every_epoch: bool = True,
+) -> MethodResult:
+    """Train on ``canvas["train"]`` for ``epochs``; keep the epoch the selection rule prefers.
+
+    With ``eval_every_epoch=False`` only the last epoch is evaluated (and kept): for timing."""
+    splits = parse_selection(selection)
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    configure_threads()
+    device = torch.device(device)
+    algorithm.to(device)
+    train = canvas["train"]
+    n, batch_size = len(train), algorithm.hparams["batch_size"]
+    fields = [name for name in algorithm.batch_fields if name != "index"]
+    data = {name: torch.as_tensor(getattr(train, name)).to(device) for name in fields}
+    with_index = "index" in algorithm.batch_fields
+    order_generator = torch.Generator().manual_seed(_stream_seed(seed, 0))
+    # On-the-fly randomness (recolouring) lives on the training device, seeded separately.
+    aug_generator = torch.Generator(device=device).manual_seed(_stream_seed(seed, 1))
+    n_batches = math.ceil(n / batch_size)
+    algorithm.prepare(total_steps=epochs * n_batches, n_train=n)
+
+    history: list[dict[str, Any]] = []
+    best_score, best_epoch, best_state, train_seconds = -math.inf, 0, None, 0.0
+    started = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        algorithm.train()
+        epoch_start = time.perf_counter()
+        sums: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+        batches = epoch_batches(n, batch_size, order_generator)
+        for idx in progress_bar(batches, f"{algorithm.name} epoch {epoch}/{epochs}", progress):
+            idx = idx.to(device, non_blocking=True)
+            batch = Batch(
+                generator=aug_generator,
+                index=idx if with_index else None,
+                **{name: tensor[idx] for name, tensor in data.items()},
+            )
+            for key, value in algorithm.update(batch, epoch).items():
+                sums[key] += value
+                counts[key] += 1
+            algorithm.step_schedules()
+        seconds = time.perf_counter() - epoch_start
+        train_seconds += seconds
+        row: dict[str, Any] = {
+            "epoch": epoch,
+            "losses": {key: sums[key] / counts[key] for key in sums},
+            "seconds": seconds,
+        }
+        if eval_every_epoch or epoch == epochs:
+            eval_start = time.perf_counter()
+            for name in EVAL_SPLITS:
+                row[f"acc_{name}"] = evaluate(algorithm, canvas[name], device=device)
+            row["eval_seconds"] = time.perf_counter() - eval_start
+            score = selection_score(row, splits) if eval_every_epoch else 0.0
+            if score > best_score:  # strict: the earliest epoch wins ties
+                best_score, best_epoch = score, epoch
+                best_state = copy.deepcopy(algorithm.network.state_dict())
+        history.append(row)
+        if progress:
+            accs = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k.startswith("acc_"))
+            losses = ", ".join(f"{k}={v:.4f}" for k, v in row["losses"].items())
+            print(f"{algorithm.name} epoch {epoch}: {losses}; {accs}", file=sys.stderr, flush=True)
+
+    assert best_state is not None
+    algorithm.network.load_state_dict(best_state)
+    algorithm.eval()
+    chosen = history[best_epoch - 1]
+    if not eval_every_epoch:
+        best_score = selection_score(chosen, splits)
+    return MethodResult(
+        method=algorithm.name,
+        hparams=dict(algorithm.hparams),
+        history=history,
+        selected_epoch=best_epoch,
+        selection_rule=selection_rule_text(splits, eval_every_epoch),
+        selected_score=best_score,
+        selected={name: chosen[f"acc_{name}"] for name in EVAL_SPLITS},
+        seconds=time.perf_counter() - started,
+        train_seconds=train_seconds,
+        steps=epochs * n_batches,
+        images_seen=epochs * n,
+    )
+
+
+def save_method_checkpoint(
+    path: str | Path,
+    method: str,
+    algorithm: Algorithm,
+    hparams: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Save ``algorithm.network`` as a registry checkpoint (also readable by
+    :func:`lazy_artist.training.load_checkpoint`) with the method, its input kind and hparams."""
+    get_algorithm_class(method)  # an unknown name fails now, not when a later task loads it
+    meta = {
+        "method": method,
+        "input_kind": algorithm.input_kind,
+        "hparams": dict(hparams if hparams is not None else algorithm.hparams),
+        **(extra or {}),
+    }
+    return save_checkpoint(
+        path,
+        algorithm.backbone,
+        algorithm.network,
+        extra=meta,
+        model_kwargs=algorithm.backbone_kwargs,
+    )
+
+
+def load_method_network(
+    path: str | Path, device: torch.device | str = "cpu"
+) -> tuple[nn.Module, str, dict[str, Any]]:
+    """(network in eval mode, its input kind "colour"/"gray", the stored metadata)."""
+    meta = checkpoint_extra(path)
+    if "method" not in meta:
+        raise ValueError(f"{path} is not a method checkpoint (no 'method' in its metadata)")
+    input_kind = get_algorithm_class(meta["method"]).input_kind
+    return load_checkpoint(path, device=device), input_kind, meta

@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from lazy_artist.methods.algorithms import build_algorithm
+from lazy_artist.methods.artefacts import MethodIndex, load_method
+from lazy_artist.methods.trainer import MethodResult
+
+
+def fake_result(method):
+    return MethodResult(
+        method=method,
+        hparams={},
+        history=[],
+        selected_epoch=1,
+        selection_rule="rule",
+        selected_score=0.5,
+        selected={},
+        seconds=0.0,
+        train_seconds=0.0,
+        steps=0,
+        images_seen=0,
+    )
+
+
+def test_models_are_loaded_back_by_method_name(tmp_path):
+    t4_dir = tmp_path / "t4"
+    index = MethodIndex(t4_dir / "artefacts" / "models")
+    trained = {}
+    for method in ("erm", "gray_oracle"):
+        for seed in (0, 1):
+            algorithm = build_algorithm(method, backbone_kwargs={"width": 4}, seed=seed)
+            index.add(method, seed, algorithm, fake_result(method))
+            trained[(method, seed)] = algorithm
+    with pytest.raises(ValueError, match="no checkpoint"):
+        index.set_best("cf_invar")
+    index.set_best("erm")
+    index.save()
+
+    network, input_kind, meta = load_method(t4_dir, "best", seed=1)
+    assert input_kind == "colour" and meta["method"] == "erm" and meta["seed"] == 1
+    x = torch.rand(2, 3, 28, 28)
+    trained[("erm", 1)].eval()
+    assert torch.allclose(network(x), trained[("erm", 1)].predict(x))
+
+    _, gray_kind, _ = load_method(t4_dir, "gray_oracle")
+    assert gray_kind == "gray"
+    with pytest.raises(KeyError, match="no 'dann' model"):
+        load_method(t4_dir, "dann")
+    with pytest.raises(KeyError, match="no 'erm' model for seed 7"):
+        load_method(t4_dir, "erm", seed=7)
+
+
+def test_a_missing_index_says_which_task_to_build(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build task t4 first"):
+        load_method(tmp_path)
