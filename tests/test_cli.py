@@ -64,7 +64,12 @@ def test_tasks_lists_parameters_per_profile(checkout, capsys):
         ("t1.model=resnet", "unknown model 'resnet'"),
     ],
 )
-def test_bad_method_and_hparam_values_are_rejected_before_training(checkout, capsys, assignment, message):
-    assert main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment]) == EXIT_BAD_INPUT
+def test_bad_method_and_hparam_values_are_rejected_before_training(
+    checkout, capsys, assignment, message
+):
+    assert (
+        main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment])
+        == EXIT_BAD_INPUT
+    )
     assert message in capsys.readouterr().err
     assert not (checkout / "build" / "quick").exists()

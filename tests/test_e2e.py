@@ -52,14 +52,20 @@ def test_quick_build_writes_the_report(checkout):
     assert html.count("data:image/png;base64,") == len(figures), "every figure embedded in the HTML"
     assert (report / "notebooks" / "t1.ipynb").exists() and 'href="notebooks/t1.ipynb"' in html
     qmd = (report / "report.qmd").read_text()
-    assert "T0: the biased canvas" in qmd and "T1: the cheater" in qmd and "T4: the intervention" in qmd
+    assert (
+        "T0: the biased canvas" in qmd
+        and "T1: the cheater" in qmd
+        and "T4: the intervention" in qmd
+    )
 
     t4 = summary["tasks"]["t4"]["metrics"]
     from lazy_artist.methods.algorithms import ALGORITHMS
 
     assert set(t4["methods"]) == set(ALGORITHMS), "the quick profile runs every registered method"
     for method in t4["methods"].values():
-        assert {"hard_test_acc_mean", "hard_test_acc_std", "easy_val_acc_mean", "n_seeds"} <= set(method)
+        assert {"hard_test_acc_mean", "hard_test_acc_std", "easy_val_acc_mean", "n_seeds"} <= set(
+            method
+        )
     assert t4["best_method"] != "gray_oracle"
 
 

@@ -151,9 +151,9 @@ STUDY_TASKS = TaskGraph(
             params={
                 "methods": "all",
                 "hparams": {},
-                "backbone_width": 16,
+                "backbone_width": 24,
                 "train_subset": None,
-                "epochs": 6,
+                "epochs": 4,
                 "n_seeds": 3,
                 "bias_sweep": [0.95, 0.98, 0.99, 0.995],
                 "sweep_methods": "erm,gray_oracle,best",
