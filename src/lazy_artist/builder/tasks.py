@@ -163,13 +163,15 @@ STUDY_TASKS = TaskGraph(
                 "max_erm_hard_acc": 0.30,
                 "oracle_tolerance": 0.01,
             },
-            # Quick: every method runs once, briefly (a smoke test of each, not a result).
+            # Quick: every method runs once, briefly (a smoke test of each, not a result);
+            # logit consistency's warm-up would otherwise swallow the single epoch.
             profiles={
                 "quick": {
                     "epochs": 1,
                     "n_seeds": 1,
                     "train_subset": 2000,
                     "bias_sweep": [0.95, 0.99],
+                    "hparams": {"logit_consistency": {"warmup_epochs": 0}},
                 }
             },
             section="sections/t4.md.j2",
