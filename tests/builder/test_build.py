@@ -1,5 +1,6 @@
 """The builder on fixture notebooks: statuses, caching rules, failure isolation, resume."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ from lazy_artist.builder.build import BLOCKED, CACHED, COMPLETE, FAILED, build
 from lazy_artist.builder.publish import publish
 from lazy_artist.builder.store import BuildStore
 
-from .conftest import REPO
+from .conftest import FIXTURE_GRAPH, REPO
 
 
 def quiet_build(project, **kwargs):
@@ -165,7 +166,7 @@ def test_missing_data_fails_the_tasks_that_need_it_before_running_them(
 ):
     from lazy_artist.builder import datasets
     from lazy_artist.builder.project import Project
-    from lazy_artist.builder.tasks import Task, TaskGraph
+    from lazy_artist.builder.tasks import TaskGraph
     from lazy_artist.data.mnist import DataUnavailableError
 
     def unavailable(data_root):
@@ -174,25 +175,8 @@ def test_missing_data_fails_the_tasks_that_need_it_before_running_them(
         )
 
     monkeypatch.setitem(datasets.DATASETS, "mnist", (unavailable, lambda data_root: []))
-    graph = TaskGraph(
-        [
-            Task(
-                "produce",
-                "Produce",
-                "analyses/produce.py",
-                datasets=("mnist",),
-                params={"value": 3, "sleep_s": 0.0},
-            ),
-            Task(
-                "consume",
-                "Consume",
-                "analyses/consume.py",
-                depends=("produce",),
-                params={"factor": 2, "sleep_s": 0.0},
-            ),
-            Task("explode", "Explode", "analyses/explode.py"),
-        ]
-    )
+    produce = dataclasses.replace(FIXTURE_GRAPH["produce"], datasets=("mnist",))
+    graph = TaskGraph([produce, FIXTURE_GRAPH["consume"], FIXTURE_GRAPH["explode"]])
     project = Project(fixture_project.root, graph)
     result = quiet_build(project, only=["consume"])
     assert statuses(result) == {"produce": FAILED, "consume": BLOCKED, "explode": "not run"}
