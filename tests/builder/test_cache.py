@@ -58,3 +58,30 @@ def test_library_digest_follows_science_code_but_not_the_builder(package_copy):
     with (package_copy / "results.py").open("a", encoding="utf-8") as handle:
         handle.write("\n# a science-side change\n")
     assert library_digest(package_copy) != before
+
+
+def test_task_digest_follows_only_the_modules_a_notebook_reaches(package_copy):
+    from lazy_artist.builder.cache import reachable_modules
+
+    notebook = "from lazy_artist.results import Recorder\nimport numpy\n"
+    reached = {p.relative_to(package_copy).as_posix() for p in reachable_modules(notebook, package_copy)}
+    # results.py imports fileio.py: reached transitively; the builder never is.
+    assert {"__init__.py", "results.py", "fileio.py"} <= reached
+    assert not any(part.startswith("builder") for part in reached)
+    before = library_digest(package_copy, notebook_text=notebook)
+    (package_copy / "unrelated_new_module.py").write_text("X = 1\n", encoding="utf-8")
+    with (package_copy / "methods" / "comparison.py").open("a", encoding="utf-8") as handle:
+        handle.write("\n# unrelated to results\n")
+    assert library_digest(package_copy, notebook_text=notebook) == before
+    with (package_copy / "fileio.py").open("a", encoding="utf-8") as handle:
+        handle.write("\n# transitive change\n")
+    assert library_digest(package_copy, notebook_text=notebook) != before
+
+
+def test_task_digest_reaches_modules_imported_as_from_package_import_module(package_copy):
+    notebook = "from lazy_artist.models import cnn\n"
+    from lazy_artist.builder.cache import reachable_modules
+
+    reached = {p.relative_to(package_copy).as_posix() for p in reachable_modules(notebook, package_copy)}
+    assert {"__init__.py", "models/__init__.py", "models/cnn.py"} <= reached
+    assert "methods/algorithms.py" not in reached

@@ -110,7 +110,6 @@ def build(
     started = time.perf_counter()
 
     data_ids, data_errors = _data_identities(project, graph, params, store)
-    library = cache.library_digest()
     versions = cache.package_versions()
     kernel = ensure_kernel(project.build_dir / ".jupyter")
 
@@ -118,12 +117,13 @@ def build(
     stop = False
     for task in graph:
         upstream_keys = {dep: outcomes[dep].key or "" for dep in task.depends}
+        notebook = project.notebook(task.name)
+        notebook_text = notebook.read_text(encoding="utf-8") if notebook.exists() else ""
         key = cache.task_key(
-            notebook_text=project.notebook(task.name).read_text(encoding="utf-8")
-            if project.notebook(task.name).exists()
-            else "",
+            notebook_text=notebook_text,
             params=params[task.name],
-            library=library,
+            # Only the library code this notebook can reach: a new module elsewhere keeps it cached.
+            library=cache.library_digest(notebook_text=notebook_text),
             upstream_keys=upstream_keys,
             data_identity={name: data_ids.get(name, "") for name in task.datasets},
             versions=versions,

@@ -1,0 +1,1 @@
+"""Looking inside the models: selectivity scores, feature visualisation and attributions."""
