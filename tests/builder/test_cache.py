@@ -64,7 +64,9 @@ def test_task_digest_follows_only_the_modules_a_notebook_reaches(package_copy):
     from lazy_artist.builder.cache import reachable_modules
 
     notebook = "from lazy_artist.results import Recorder\nimport numpy\n"
-    reached = {p.relative_to(package_copy).as_posix() for p in reachable_modules(notebook, package_copy)}
+    reached = {
+        p.relative_to(package_copy).as_posix() for p in reachable_modules(notebook, package_copy)
+    }
     # results.py imports fileio.py: reached transitively; the builder never is.
     assert {"__init__.py", "results.py", "fileio.py"} <= reached
     assert not any(part.startswith("builder") for part in reached)
@@ -82,6 +84,8 @@ def test_task_digest_reaches_modules_imported_as_from_package_import_module(pack
     notebook = "from lazy_artist.models import cnn\n"
     from lazy_artist.builder.cache import reachable_modules
 
-    reached = {p.relative_to(package_copy).as_posix() for p in reachable_modules(notebook, package_copy)}
+    reached = {
+        p.relative_to(package_copy).as_posix() for p in reachable_modules(notebook, package_copy)
+    }
     assert {"__init__.py", "models/__init__.py", "models/cnn.py"} <= reached
     assert "methods/algorithms.py" not in reached

@@ -73,8 +73,7 @@ def reachable_modules(source: str, package_dir: Path | None = None) -> list[Path
                     seen.add(path)
                     pending.append(path.read_text(encoding="utf-8"))
     return sorted(
-        path for path in seen
-        if path.relative_to(package_dir).parts[0] not in BUILDER_PARTS
+        path for path in seen if path.relative_to(package_dir).parts[0] not in BUILDER_PARTS
     )
 
 
