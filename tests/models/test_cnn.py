@@ -32,3 +32,18 @@ def test_cheater_cnn_shapes_and_named_layers(in_channels):
         assert layer in names
     assert isinstance(model.conv3, torch.nn.Conv2d)
     assert model.config == {"in_channels": in_channels, "width": 4, "num_classes": 10}
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+def test_lenet_cnn_shapes_config_and_features_feed_the_head(in_channels):
+    torch.manual_seed(0)
+    model = build_model("lenet_cnn", in_channels=in_channels, width=4, hidden=32)
+    x = torch.rand(5, in_channels, 28, 28)
+    assert model(x).shape == (5, 10)
+    assert model.features(x).shape == (5, 32)
+    # forward is exactly the linear head on features(): methods rely on that split.
+    assert torch.allclose(model(x), model.fc(model.features(x)))
+    assert {"conv1", "conv2", "conv3", "conv4", "fc1", "fc"} <= set(dict(model.named_children()))
+    rebuilt = build_model("lenet_cnn", **model.config)
+    rebuilt.load_state_dict(model.state_dict())
+    assert torch.equal(rebuilt(x), model(x))

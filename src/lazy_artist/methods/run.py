@@ -20,9 +20,12 @@ def fit_method(
     epochs: int,
     seed: int,
     device: torch.device | str = "cpu",
+    backbone: str = "cheater_cnn",
 ) -> tuple[Algorithm, MethodResult]:
     """Train ``name`` on ``canvas`` (selection on validation only); returns the algorithm, whose
     network holds the selected epoch's weights, and the run's record."""
-    algorithm = build_algorithm(name, hparams, backbone_kwargs={"width": backbone_width}, seed=seed)
+    algorithm = build_algorithm(
+        name, hparams, backbone=backbone, backbone_kwargs={"width": backbone_width}, seed=seed
+    )
     result = train_algorithm(algorithm, canvas, epochs=epochs, seed=seed, device=device)
     return algorithm, result
