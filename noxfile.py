@@ -37,15 +37,19 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks (timings never live in tests): training-loop throughput vs a plain PyTorch loop."""
+    """Benchmarks (timings never live in tests): build timings (cold, no-change, template-only,
+    one-task rebuilds, in a temporary copy of the checkout) and training throughput vs a plain
+    PyTorch loop; JSON under build/bench/."""
     install_project(session)
     session.run(
         "python",
-        "benchmarks/train_throughput.py",
+        "benchmarks/build_timings.py",
         "--out",
-        "build/bench/train_throughput.json",
+        "build/bench/build_timings.json",
         *session.posargs,
     )
+    # T5: seconds per sample of the batched minimum-epsilon search as N grows.
+    session.run("python", "benchmarks/min_epsilon.py", "--out", "build/bench/min_epsilon.json")
 
 
 @nox.session

@@ -62,9 +62,85 @@ def test_tasks_lists_parameters_per_profile(checkout, capsys):
         ("t4.n_seeds=0", "n_seeds must be an integer >= 1"),
         ("t0.bias=1.2", "bias must be a fraction"),
         ("t1.model=resnet", "unknown model 'resnet'"),
+        ("t4.backbone=resnet", "unknown backbone 'resnet'"),
     ],
 )
 def test_bad_method_and_hparam_values_are_rejected_before_training(
+    checkout, capsys, assignment, message
+):
+    assert (
+        main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment])
+        == EXIT_BAD_INPUT
+    )
+    assert message in capsys.readouterr().err
+    assert not (checkout / "build" / "quick").exists()
+
+
+def test_malformed_reference_data_is_rejected_before_any_work(checkout, capsys):
+    """references/seed_results.yaml feeds the report's comparison section; a broken entry must
+    stop the build at once, not after the tasks ran."""
+    (checkout / "references").mkdir()
+    (checkout / "references" / "seed_results.yaml").write_text(
+        "references:\n  - {id: t1-hard, quantity: q, unit: furlongs, value: 0.2}\n"
+    )
+    assert main(["--root", str(checkout), "build", "--profile", "quick"]) == EXIT_BAD_INPUT
+    assert "reference 't1-hard': unknown unit 'furlongs'" in capsys.readouterr().err
+    assert not (checkout / "build" / "quick").exists()
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("t5.epsilons=[0.05,-0.1,1.0]", "epsilon -0.1 is not a valid L-infinity budget"),
+        ("t5.steps=0", "steps must be an integer >= 1"),
+        ("t5.target_class=12", "target_class must be a digit class 0..9"),
+        ("t5.n_samples=0", "n_samples must be an integer >= 1"),
+        ("t5.models=cheater,wizard", "unknown model 'wizard'"),
+        ("t7.datasets=mnist,cifar", "unknown data set 'cifar'"),
+        ("t7.fgsm_epsilons=[0.0,1.5]", "fgsm_epsilons must be increasing values in [0, 1]"),
+    ],
+)
+def test_bad_attack_and_inductive_bias_values_are_rejected_before_any_work(
+    checkout, capsys, assignment, message
+):
+    assert (
+        main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment])
+        == EXIT_BAD_INPUT
+    )
+    assert message in capsys.readouterr().err
+    assert not (checkout / "build" / "quick").exists()
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("t6.configs=conv2:max", "aggregation one of spatial_mean, per_position, vector"),
+        ("t6.configs=conv7:spatial_mean", "no model has a layer 'conv7'"),
+        ("t6.compare_model=wizard", "compare_model: unknown T4 method 'wizard'"),
+        ("t6.n_random_draws=1", "n_random_draws must be an integer >= 2"),
+    ],
+)
+def test_bad_sae_values_are_rejected_before_any_work(checkout, capsys, assignment, message):
+    assert (
+        main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment])
+        == EXIT_BAD_INPUT
+    )
+    assert message in capsys.readouterr().err
+    assert not (checkout / "build" / "quick").exists()
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("t2.objectives=channel_max,channel_median", "unknown objective(s) 'channel_median'"),
+        ("t2.split=easy_test", "split must be one where colour and digit vary independently"),
+        ("t2.models=cheater,cheater", "names a model twice"),
+        ("t3.gradcam_digits=[3,12]", "gradcam_digits must be a non-empty list of digits 0..9"),
+        ("t3.ig_baseline=noise", "ig_baseline: unknown baseline 'noise'"),
+        ("t3.models=cheater,wizard", "unknown model 'wizard'"),
+    ],
+)
+def test_bad_prober_and_interrogation_values_are_rejected_before_any_work(
     checkout, capsys, assignment, message
 ):
     assert (

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from lazy_artist.builder.build import build
+from lazy_artist.builder.comparison import check_reference_file
 from lazy_artist.builder.params import (
     BuildInputError,
     check_profile,
@@ -112,6 +113,7 @@ def _build(project: Project, args: argparse.Namespace) -> int:
     if only:
         check_task_names(project.graph, only)
     overrides = parse_overrides(project.graph, args.assignments)
+    check_reference_file(project.root)
     started = time.perf_counter()
     result = build(
         project,
@@ -151,6 +153,7 @@ def _render(project: Project, args: argparse.Namespace) -> int:
         raise BuildInputError(
             f"no build of profile {args.profile!r} yet: run `python -m lazy_artist build --profile {args.profile}` first"
         )
+    check_reference_file(project.root)
     outputs = publish(project, record)
     print(
         f"report: {', '.join(str(path.relative_to(project.root)) for path in outputs)}",

@@ -1,20 +1,26 @@
 """Both renderers: the embedded pandoc + typst path, and Quarto (through a stand-in on PATH)."""
 
+import hashlib
 import json
 import os
 import stat
 import sys
+
+import yaml
 
 from lazy_artist.builder.build import build
 from lazy_artist.builder.publish import publish
 from lazy_artist.builder.render import PandocTypstRenderer, QuartoRenderer, choose_renderer
 
 STAND_IN = """#!{python}
-import json, os, sys
+import hashlib, json, os, sys
 from pathlib import Path
+source_text = Path(sys.argv[2]).read_text()
 with open({log!r}, "a") as log:
     log.write(json.dumps({{"argv": sys.argv[1:], "cwd": os.getcwd(),
-                          "inputs": sorted(p.name for p in Path.cwd().iterdir())}}) + "\\n")
+                          "inputs": sorted(p.name for p in Path.cwd().iterdir()),
+                          "source_sha256": hashlib.sha256(source_text.encode()).hexdigest(),
+                          "front_matter": source_text.split("---")[1]}}) + "\\n")
 source = Path(sys.argv[2])
 target = sys.argv[sys.argv.index("--to") + 1]
 output = source.with_suffix(".html" if target == "html" else ".pdf")
@@ -44,6 +50,15 @@ def test_quarto_on_path_is_used_with_the_exact_commands(fixture_project, tmp_pat
     assert {call["cwd"] for call in calls} == {str(fixture_project.report_dir)}
     for call in calls:
         assert {"report.qmd", "figures", "style.css", "typst-header.typ"} <= set(call["inputs"])
+    # Quarto reads the very document the pandoc path would render, and the helper files its
+    # front matter names are among its inputs.
+    source = (fixture_project.report_dir / "report.qmd").read_bytes()
+    assert {call["source_sha256"] for call in calls} == {hashlib.sha256(source).hexdigest()}
+    formats = yaml.safe_load(calls[0]["front_matter"])["format"]
+    assert formats["html"]["toc"] and formats["html"]["number-sections"]
+    assert formats["html"]["embed-resources"] and formats["typst"]["toc"]
+    assert formats["html"]["css"] in calls[0]["inputs"]
+    assert formats["typst"]["include-in-header"] in calls[1]["inputs"]
     assert [path.name for path in outputs] == ["report.html", "report.pdf", "summary.json"]
 
 
@@ -62,5 +77,9 @@ def test_without_quarto_pandoc_and_typst_render_a_self_contained_report(
     )
     assert 'src="figures/' not in html
     assert "Squares up to 2" in html
+    # The crossref filter numbers captions as Quarto would (typst numbers the PDF's itself).
+    flat = " ".join(html.split())
+    assert "<strong>Figure 1:</strong> Squares up to 2" in flat
+    assert "<strong>Table 1:</strong> Task status" in flat
     pdf = (fixture_project.report_dir / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000

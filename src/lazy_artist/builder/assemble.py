@@ -8,6 +8,7 @@ self-contained.
 
 from __future__ import annotations
 
+import re
 import shutil
 import traceback
 from pathlib import Path
@@ -16,6 +17,16 @@ from typing import Any
 import jinja2
 
 from lazy_artist.builder.build import BLOCKED, FAILED, USABLE
+from lazy_artist.builder.comparison import (
+    REFERENCES_FILE,
+    ComparisonRow,
+    ReferenceDataError,
+    compare,
+    comparison_tables,
+    load_references,
+    summary_counts,
+    unit_legend,
+)
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.store import EXECUTED_NOTEBOOK
 from lazy_artist.fileio import atomic_write_text
@@ -23,6 +34,7 @@ from lazy_artist.results import load_results
 
 REPORT_TEMPLATE = "report.qmd.j2"
 REPORT_SOURCE = "report.qmd"
+COMPARISON_TEMPLATE = "sections/comparison.md.j2"
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -51,6 +63,11 @@ def _escape_cell(value: str) -> str:
     return value.replace("|", "\\|").replace("\n", " ")
 
 
+def _visible_length(cell: str) -> int:
+    """Characters a reader sees: a link counts by its text, markup characters not at all."""
+    return len(re.sub(r"[`*]", "", re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell)))
+
+
 def markdown_table(table: dict[str, Any], label: str) -> str:
     """A pipe table with its caption and a Quarto cross-reference label.
 
@@ -69,7 +86,8 @@ def markdown_table(table: dict[str, Any], label: str) -> str:
     lines = ["| " + " | ".join(header) + " |"]
     separators = []
     for index in range(len(columns)):
-        width = min(max(len(cells[index]) for cells in [header, *body]), 60)
+        # +2: a cell's padding, so that short columns ("complete") are not squeezed.
+        width = min(max(_visible_length(cells[index]) for cells in [header, *body]) + 2, 60)
         numeric = any(isinstance(row[index], (int, float)) for row in table["rows"])
         dashes = "-" * max(width, 3)
         separators.append(f"{dashes}:" if numeric else f":{dashes}")
@@ -89,6 +107,7 @@ class TaskView:
     """What a section template sees of one task: status, results and helpers to place them."""
 
     def __init__(self, outcome: dict[str, Any], notebook_source: str, commit: str | None) -> None:
+        # ``commit`` as figure captions cite it: a short hash, "-dirty" when the tree differed.
         self.name = outcome["name"]
         self.title = outcome["title"]
         self.status = outcome["status"]
@@ -137,7 +156,7 @@ class TaskView:
 
     def figure(self, name: str) -> str:
         figure = self.results["figures"][name]
-        source = f"{self.source} @ {self.commit[:10]}" if self.commit else self.source
+        source = f"{self.source} @ {self.commit}" if self.commit else self.source
         return markdown_figure(
             figure,
             f"figures/{self.name}/{Path(figure['file']).name}",
@@ -159,6 +178,69 @@ class TaskView:
             "caption": f"{self.title}: expected findings, checked against this run's numbers",
         }
         return markdown_table(table, f"{self.name}-checks")
+
+
+def reading_key(task: str) -> list[Any]:
+    """Sections follow the study's numbering (T0, T1, T2, ... T10), not the build order in
+    which T4 runs before the tasks that use its models."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", task)]
+
+
+def status_table(views: list[TaskView]) -> str:
+    """The summary's task table: status, headline, finding, runtime and executed notebook."""
+    rows = []
+    for view in views:
+        runtime = "n/a" if view.runtime_s is None else num(view.runtime_s, 1)
+        if view.status == "cached" and view.runtime_s is not None:
+            runtime += " (cached run)"
+        notebook = f"[{view.name}.ipynb]({view.notebook_link})" if view.notebook_link else "none"
+        rows.append([view.title, view.status, view.headline, view.finding, runtime, notebook])
+    table = {
+        "columns": ["Task", "Status", "Headline", "Expected finding", "Runtime (s)", "Notebook"],
+        "rows": rows,
+        "caption": (
+            "Task status, computed from this build; runtime is the wall time of the task's "
+            "notebook run (for a cached task, of the run whose result was reused)"
+        ),
+    }
+    return markdown_table(table, "status")
+
+
+class ComparisonView:
+    """What the comparison template sees: this run's metrics beside the reference reports'."""
+
+    def __init__(self, references_path: Path, views: list[TaskView]) -> None:
+        self.file = str(REFERENCES_FILE)
+        self.error: str | None = None
+        self.rows: list[ComparisonRow] = []
+        self._titles = {view.name: view.title for view in views}
+        if not references_path.exists():
+            self.error = f"{REFERENCES_FILE} is missing from this checkout"
+            return
+        try:
+            references = load_references(references_path)
+        except ReferenceDataError as error:
+            self.error = str(error)
+            return
+        self.rows = compare(
+            references,
+            {view.name: view.m if view.available else None for view in views},
+            {view.name: view.status for view in views},
+        )
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return summary_counts(self.rows)
+
+    @property
+    def legend(self) -> str:
+        return unit_legend(self.rows)
+
+    def tables(self) -> list[str]:
+        return [
+            markdown_table(table, f"comparison-{table['name']}")
+            for table in comparison_tables(self.rows, self._titles)
+        ]
 
 
 def _environment(templates_dir: Path) -> jinja2.Environment:
@@ -184,9 +266,11 @@ def assemble(project: Project, run_record: dict[str, Any]) -> Path:
     env = _environment(project.templates_dir)
     provenance = run_record["provenance"]
     commit = provenance["git"].get("commit")
+    if commit:
+        commit = commit[:10] + ("-dirty" if provenance["git"].get("dirty") else "")
 
     views = []
-    for name, outcome in run_record["tasks"].items():
+    for name, outcome in sorted(run_record["tasks"].items(), key=lambda item: reading_key(item[0])):
         source = project.graph[name].notebook if name in project.graph.tasks else name
         view = TaskView(outcome, source, commit)
         _copy_outputs(view, outcome, report_dir)
@@ -196,11 +280,14 @@ def assemble(project: Project, run_record: dict[str, Any]) -> Path:
     for view in views:
         task = project.graph.tasks.get(view.name)
         sections.append(_render_section(env, task.section if task else None, view, run_record))
+    comparison = _render_comparison(env, ComparisonView(project.root / REFERENCES_FILE, views))
     text = env.get_template(REPORT_TEMPLATE).render(
         profile=run_record["profile"],
         provenance=provenance,
         tasks=views,
+        status_table=status_table(views),
         sections=sections,
+        comparison=comparison,
         run=run_record,
     )
     path = report_dir / REPORT_SOURCE
@@ -243,3 +330,14 @@ def _render_section(
                 t=view, reason=f"its section template failed: {detail}"
             )
     return env.get_template("sections/unavailable.md.j2").render(t=view, reason=None)
+
+
+def _render_comparison(env: jinja2.Environment, view: ComparisonView) -> str:
+    try:
+        return env.get_template(COMPARISON_TEMPLATE).render(c=view)
+    except Exception as error:  # like a task section: shown in place, the report still renders
+        detail = "".join(traceback.format_exception_only(error)).strip()
+        return (
+            "# Comparison with the reference reports\n\n"
+            f"**This section could not be rendered**: `{detail}`\n"
+        )

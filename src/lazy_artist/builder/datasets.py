@@ -29,9 +29,23 @@ def _mnist_candidates(data_root: Path) -> list[Path]:
     return candidates
 
 
+def _fashion_fingerprint(data_root: Path) -> str:
+    from lazy_artist.data.fashion import load_fashion_mnist
+    from lazy_artist.data.mnist import mnist_fingerprint
+
+    return mnist_fingerprint(load_fashion_mnist(data_root))
+
+
+def _fashion_candidates(data_root: Path) -> list[Path]:
+    from lazy_artist.data.fashion import candidate_files
+
+    return candidate_files(data_root)
+
+
 # dataset name -> (fingerprint function, source files whose change invalidates the memo)
 DATASETS: dict[str, tuple[Callable[[Path], str], Callable[[Path], list[Path]]]] = {
     "mnist": (_mnist_fingerprint, _mnist_candidates),
+    "fashion_mnist": (_fashion_fingerprint, _fashion_candidates),
 }
 
 

@@ -19,5 +19,5 @@ def publish(project: Project, run_record: dict[str, Any]) -> list[Path]:
     for helper in ("style.css", "typst-header.typ"):
         shutil.copy2(project.templates_dir / helper, project.report_dir / helper)
     outputs = choose_renderer().render(source, project.templates_dir)
-    outputs.append(write_summary(run_record, project.report_dir))
+    outputs.append(write_summary(run_record, project.report_dir, project.root))
     return outputs

@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+CROSSREF_FILTER = "crossref.lua"
+
 
 class RenderError(RuntimeError):
     pass
@@ -54,6 +56,9 @@ class PandocTypstRenderer:
             "--standalone",
             "--toc",
             "--number-sections",
+            # Figure and table numbers and @fig-/@tbl- references, as Quarto would give them.
+            "--lua-filter",
+            str((templates_dir / CROSSREF_FILTER).resolve()),
         ]
         css = templates_dir / "style.css"
         _run(

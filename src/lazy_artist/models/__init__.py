@@ -41,4 +41,4 @@ def known_models() -> list[str]:
 
 
 # Import the architectures so that they register themselves.
-from lazy_artist.models import cnn  # noqa: E402, F401
+from lazy_artist.models import cnn, mlp  # noqa: E402, F401

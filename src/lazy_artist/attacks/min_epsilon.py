@@ -1,0 +1,172 @@
+"""Per-sample minimum epsilon of an attack: a coarse sweep over a grid, then bisection.
+
+1. Coarse sweep: attack every sample at every grid epsilon (independent runs). A sample's
+   first successful grid point ``hi`` and the grid point before it ``lo`` (0 for the first)
+   bracket its minimum epsilon. Because every sample is attacked at every grid point, the sweep
+   is also the attack's success-vs-epsilon curve, and it shows whether success ever *falls* as
+   epsilon grows (a sign of a weak attack). ``sweep_all=False`` skips samples that already
+   succeeded at a smaller epsilon (faster when only the minimum is wanted).
+2. Bisection: all bracketed samples at once, each at its own midpoint; success moves ``hi``
+   down, failure moves ``lo`` up. After k rounds the bracket is (hi - lo) / 2^k wide.
+
+The result's ``epsilon`` is the smallest budget at which the attack was *seen* to succeed,
+``lower`` the largest budget below it at which it was seen to fail. Samples that no grid
+point breaks get ``inf``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from lazy_artist.attacks.pgd import AttackResult, PGDConfig, check_epsilons, pgd
+
+# (images, labels, per-sample epsilon (N,)) -> AttackResult
+AttackFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], AttackResult]
+
+
+@dataclass
+class MinEpsilonResult:
+    epsilon: np.ndarray  # (N,) smallest epsilon seen to succeed; inf if none in the grid
+    lower: (
+        np.ndarray
+    )  # (N,) largest epsilon below it seen to fail (0 when the first grid point hit)
+    grid: np.ndarray  # (G,) the coarse sweep's epsilons
+    grid_success: np.ndarray  # (N, G) bool; rows of skipped samples are filled in as successes
+    grid_score: np.ndarray  # (N, G) the attack's best score per grid point (NaN where skipped)
+    adversarial: torch.Tensor  # (N, C, H, W) the adversarial at ``epsilon`` (clean if none)
+    score: np.ndarray  # (N,) the attack's score at ``epsilon`` (best score at the largest grid
+    # point for samples never broken)
+    sample_attacks: int  # single-sample attacks run in total
+    gradient_steps: int  # input-gradient steps over all samples, restarts and rounds (cost)
+
+    @property
+    def found(self) -> np.ndarray:
+        return np.isfinite(self.epsilon)
+
+    def success_curve(self) -> np.ndarray:
+        """Share of samples the sweep broke at each grid epsilon (independent runs)."""
+        return self.grid_success.mean(axis=0)
+
+    def cumulative_share(self, epsilons: Sequence[float]) -> np.ndarray:
+        """Share of samples whose minimum epsilon is <= each given epsilon."""
+        return np.array([(self.epsilon <= e).mean() for e in epsilons])
+
+
+def check_grid(grid: Sequence[float]) -> np.ndarray:
+    values = np.asarray(list(grid), dtype=np.float64)
+    if values.ndim != 1 or len(values) == 0:
+        raise ValueError("the epsilon grid needs at least one value")
+    check_epsilons(torch.as_tensor(values))
+    if np.any(values <= 0) or np.any(np.diff(values) <= 0):
+        raise ValueError(
+            f"the epsilon grid must be strictly increasing and > 0, got {values.tolist()}"
+        )
+    return values
+
+
+def min_epsilon(
+    attack: AttackFn,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    grid: Sequence[float],
+    bisection_steps: int = 6,
+    sweep_all: bool = True,
+) -> MinEpsilonResult:
+    """Minimum epsilon per sample of ``attack`` (see the module docstring)."""
+    grid_values = check_grid(grid)
+    if not isinstance(bisection_steps, int) or bisection_steps < 0:
+        raise ValueError(f"bisection_steps must be an integer >= 0, got {bisection_steps!r}")
+    images = images.detach()
+    labels = torch.as_tensor(labels, device=images.device).long()
+    n, g = len(images), len(grid_values)
+    grid_success = np.zeros((n, g), dtype=bool)
+    grid_score = np.full((n, g), np.nan)
+    epsilon = np.full(n, np.inf)
+    lower = np.zeros(n)
+    score = np.full(n, np.nan)
+    adversarial = images.clone()
+    attacks = steps = 0
+
+    for k, value in enumerate(grid_values):
+        todo = np.arange(n) if sweep_all else np.flatnonzero(~np.isfinite(epsilon))
+        if len(todo) == 0:
+            break
+        result = _run(attack, images, labels, todo, value)
+        attacks, steps = attacks + len(todo), steps + int(result.steps.sum())
+        ok, scores = result.success.cpu().numpy(), result.score.cpu().numpy()
+        grid_success[todo, k], grid_score[todo, k] = ok, scores
+        unbroken = ~np.isfinite(epsilon[todo])
+        first = ok & unbroken
+        hit = todo[first]
+        epsilon[hit] = value
+        lower[hit] = grid_values[k - 1] if k else 0.0
+        score[hit] = scores[first]
+        adversarial[_on(hit, images)] = result.adversarial[_on(first, images)]
+        # Not broken yet: keep the best score so far, at the largest budget tried.
+        score[todo[~ok & unbroken]] = scores[~ok & unbroken]
+    if not sweep_all:
+        # Skipped points are above a success: count them as successes for the curve.
+        for i in np.flatnonzero(np.isfinite(epsilon)):
+            grid_success[i, grid_values > epsilon[i]] = True
+
+    for _ in range(bisection_steps):
+        todo = np.flatnonzero(np.isfinite(epsilon))
+        if len(todo) == 0:
+            break
+        middle = (lower[todo] + epsilon[todo]) / 2.0
+        result = _run(attack, images, labels, todo, middle)
+        attacks, steps = attacks + len(todo), steps + int(result.steps.sum())
+        ok = result.success.cpu().numpy()
+        epsilon[todo[ok]] = middle[ok]
+        score[todo[ok]] = result.score.cpu().numpy()[ok]
+        adversarial[_on(todo[ok], images)] = result.adversarial[_on(ok, images)]
+        lower[todo[~ok]] = middle[~ok]
+    return MinEpsilonResult(
+        epsilon=epsilon,
+        lower=lower,
+        grid=grid_values,
+        grid_success=grid_success,
+        grid_score=grid_score,
+        adversarial=adversarial,
+        score=score,
+        sample_attacks=attacks,
+        gradient_steps=steps,
+    )
+
+
+def _on(index: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    """A numpy index (positions or mask) as a tensor on ``like``'s device."""
+    return torch.as_tensor(index, device=like.device)
+
+
+def _run(
+    attack: AttackFn,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    todo: np.ndarray,
+    epsilon: float | np.ndarray,
+) -> AttackResult:
+    index = _on(todo, images)
+    eps = torch.as_tensor(np.broadcast_to(epsilon, todo.shape).copy(), dtype=torch.float32)
+    return attack(images[index], labels[index], eps.to(images.device))
+
+
+def pgd_attack(
+    model: nn.Module,
+    config: PGDConfig,
+    target: int | None = None,
+    seed: int = 0,
+) -> AttackFn:
+    """PGD as an :data:`AttackFn`, with its own seeded generator for the random starts (so the
+    same seed gives the same search)."""
+    generator = torch.Generator().manual_seed(int(seed))
+
+    def attack(images: torch.Tensor, labels: torch.Tensor, epsilon: torch.Tensor) -> AttackResult:
+        return pgd(model, images, labels, epsilon, config, target=target, generator=generator)
+
+    return attack

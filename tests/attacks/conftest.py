@@ -1,0 +1,90 @@
+"""Tiny models for the attack tests: a small CNN (non-linear, like the study's) and a linear
+model whose worst case inside an L-infinity ball has a closed form."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+SOURCE, TARGET = 7, 3
+
+
+class TinyCNN(nn.Module):
+    def __init__(self, in_channels: int = 3) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 4, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4 * 4 * 4, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.pool(torch.relu(self.conv(x))), 1))
+
+
+@pytest.fixture
+def tiny_cnn() -> TinyCNN:
+    torch.manual_seed(0)
+    return TinyCNN().eval()
+
+
+@pytest.fixture
+def images() -> torch.Tensor:
+    return torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+
+
+class TwoClassLinear(nn.Module):
+    """Logits W x + b where only the SOURCE and TARGET rows matter (the other classes sit 60
+    logits below), so P(TARGET) >= c  <=>  margin m(x) = (w_t - w_s) x + (b_t - b_s) >= log(c / (1 - c))
+    up to ~1e-26, and the largest margin within the ball is
+    m(x) + sum_i |w_i| * min(eps, room_i), room_i = 1 - x_i (w_i > 0) or x_i (w_i < 0)."""
+
+    def __init__(self, dim: int, seed: int = 0) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.linear = nn.Linear(dim, 10)
+        with torch.no_grad():
+            self.linear.weight.zero_()
+            self.linear.bias.fill_(-60.0)
+            self.linear.weight[TARGET] = 0.5 * torch.randn(dim, generator=generator)
+            self.linear.bias[SOURCE] = 8.0
+            self.linear.bias[TARGET] = 0.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(torch.flatten(x, 1))
+
+    def worst_case_margin(self, x: torch.Tensor, epsilon: float) -> np.ndarray:
+        w = (self.linear.weight[TARGET] - self.linear.weight[SOURCE]).detach().double().numpy()
+        b = float((self.linear.bias[TARGET] - self.linear.bias[SOURCE]).detach())
+        flat = torch.flatten(x, 1).double().numpy()
+        room = np.where(w > 0, 1.0 - flat, flat)
+        return flat @ w + b + (np.abs(w) * np.minimum(epsilon, room)).sum(axis=1)
+
+    def exact_min_epsilon(self, x: torch.Tensor, confidence: float) -> np.ndarray:
+        """Smallest epsilon whose worst case reaches the confidence (bisection on the closed
+        form, 60 rounds; inf if even epsilon = 1 does not)."""
+        needed = math.log(confidence / (1.0 - confidence))
+        result = []
+        for row in x:
+            row = row[None]
+            if self.worst_case_margin(row, 1.0)[0] < needed:
+                result.append(math.inf)
+                continue
+            lo, hi = 0.0, 1.0
+            for _ in range(60):
+                mid = (lo + hi) / 2
+                lo, hi = (lo, mid) if self.worst_case_margin(row, mid)[0] >= needed else (mid, hi)
+            result.append(hi)
+        return np.array(result)
+
+
+@pytest.fixture
+def linear_model() -> TwoClassLinear:
+    return TwoClassLinear(dim=3 * 6 * 6).eval()
+
+
+@pytest.fixture
+def linear_images() -> torch.Tensor:
+    return torch.rand(10, 3, 6, 6, generator=torch.Generator().manual_seed(2)) * 0.8 + 0.1

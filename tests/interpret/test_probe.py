@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lazy_artist.interpret.activation_max import ActMaxConfig, visualise_channels
+from lazy_artist.interpret.probe import (
+    LayerProbe,
+    kind_label,
+    layer_selectivity,
+    pooled_share,
+    prototype_vs_exemplar,
+    representative_channels,
+)
+from lazy_artist.interpret.selectivity import Selectivity
+
+from .conftest import square_images
+
+
+class ColourAndDead(nn.Module):
+    """conv1 channel 0 reads the red plane, channel 1 is dead (always 0), channel 2 reads a
+    fixed pixel pattern; ``features`` is their ReLU'd spatial mean."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 3, 1)
+        with torch.no_grad():
+            self.conv1.weight.zero_()
+            self.conv1.bias.zero_()
+            self.conv1.weight[0, 0] = 1.0
+            self.conv1.bias[1] = -10.0
+            self.conv1.weight[2, 1] = 1.0
+        self.fc = nn.Linear(3, 2)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv1(x)).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x))
+
+
+def test_silent_units_are_left_out_of_the_share():
+    rng = np.random.default_rng(0)
+    n = 200
+    colours, digits = rng.integers(0, 10, n), rng.integers(0, 10, n)
+    images = np.zeros((n, 3, 4, 4), np.float32)
+    images[:, 0] = (colours / 9.0)[:, None, None]  # red plane: a function of the colour
+    images[:, 1] = rng.random((n, 4, 4))  # noise, unrelated to either factor
+    probes = layer_selectivity(ColourAndDead().eval(), images, colours, digits)
+    assert list(probes) == ["conv1", "features"]
+    features = probes["features"]
+    assert features.active.tolist() == [True, False, True]
+    assert features.n_silent == 1
+    assert kind_label(features, 0) == "colour" and kind_label(features, 1) == "silent"
+    # Of the two active units, one is colour-dominated (the silent one would drag it to 1/3).
+    assert features.selectivity.colour[0] == pytest.approx(1.0)
+    assert features.colour_dominated_share() == pytest.approx(
+        (1 + int(kind_label(features, 2) == "colour")) / 2
+    )
+    assert 0.5 <= pooled_share(probes) <= 1.0
+
+
+def test_representative_channels_alternate_colour_and_digit_leaning():
+    probe = LayerProbe(
+        Selectivity(
+            colour=np.array([0.9, 0.1, 0.5, 0.0, 0.8]), digit=np.array([0.0, 0.7, 0.5, 0.0, 0.1])
+        ),
+        active=np.array([True, True, True, False, True]),
+    )
+    assert representative_channels(probe, 2) == [0, 1]
+    assert representative_channels(probe, 4) == [0, 1, 4, 2]
+    assert representative_channels(probe, 5) == [0, 1, 4, 2, 3], "silent channels come last"
+
+
+def test_prototype_vs_exemplar_is_non_negative_after_optimising(trained_tiny):
+    model, _, _, _ = trained_tiny
+    found = visualise_channels(model, "conv2", [0, 1, 2], "channel_mean", ActMaxConfig(steps=64))
+    margins = prototype_vs_exemplar(model, found, square_images(128, seed=9)[0], topk=8)
+    assert margins.shape == (3,) and np.all(margins > 0)
