@@ -34,7 +34,7 @@ class Unit:
     legend: str
 
 
-def _trim(text: str) -> str:
+def _with_minus_sign(text: str) -> str:
     return text.replace("-", "−")  # a real minus sign: clearer in tables
 
 
@@ -47,19 +47,19 @@ UNITS: Mapping[str, Unit] = {
     "percent": Unit(
         show=lambda value: f"{100 * value:.1f}%",
         show_reference=lambda value: f"{_as_written(100 * value, 2)}%",
-        show_difference=lambda delta: _trim(f"{100 * delta:+.1f} pp"),
+        show_difference=lambda delta: _with_minus_sign(f"{100 * delta:+.1f} pp"),
         legend="accuracies and shares in %, their differences in percentage points (pp)",
     ),
     "epsilon": Unit(
         show=lambda value: f"{value:.4f}",
         show_reference=lambda value: _as_written(value, 4),
-        show_difference=lambda delta: _trim(f"{delta:+.4f}"),
+        show_difference=lambda delta: _with_minus_sign(f"{delta:+.4f}"),
         legend="ε: L∞ perturbation budget on pixels in [0, 1]",
     ),
     "epochs": Unit(
         show=lambda value: f"{value:.3g}",
         show_reference=lambda value: f"{value:g}",
-        show_difference=lambda delta: _trim(f"{delta:+g}"),
+        show_difference=lambda delta: _with_minus_sign(f"{delta:+g}"),
         legend="epochs: passes over the training set",
     ),
 }
