@@ -239,6 +239,7 @@ STUDY_TASKS = TaskGraph(
                 "attack_source": 7,
                 "attack_target": 3,
                 "attack_epsilon": 0.1,
+                "attack_steps": 40,
                 "ratio_target": "predicted",
                 "max_completeness_gap": 0.01,
                 "max_stable_increase": 0.1,

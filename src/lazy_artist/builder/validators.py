@@ -354,5 +354,6 @@ def validate_interrogation(params: dict[str, Any]) -> None:
         check_epsilon(params["attack_epsilon"])
     except (TypeError, ValueError) as error:
         raise ValueError(f"attack_epsilon: {error}") from None
+    _at_least(params, "attack_steps", 1)
     for name in ("max_completeness_gap", "max_stable_increase"):
         _number(name, params[name], 0.0)
