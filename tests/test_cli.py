@@ -51,6 +51,16 @@ def test_tasks_lists_parameters_per_profile(checkout, capsys):
     assert "t1: T1: the cheater" in out and "quick:" in out and "full:" in out
 
 
+def assert_rejected_before_any_work(checkout, capsys, assignment: str, message: str) -> None:
+    """``--set assignment`` exits with bad input, says ``message`` and builds nothing."""
+    assert (
+        main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment])
+        == EXIT_BAD_INPUT
+    )
+    assert message in capsys.readouterr().err
+    assert not (checkout / "build" / "quick").exists()
+
+
 @pytest.mark.parametrize(
     ("assignment", "message"),
     [
@@ -68,12 +78,7 @@ def test_tasks_lists_parameters_per_profile(checkout, capsys):
 def test_bad_method_and_hparam_values_are_rejected_before_training(
     checkout, capsys, assignment, message
 ):
-    assert (
-        main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment])
-        == EXIT_BAD_INPUT
-    )
-    assert message in capsys.readouterr().err
-    assert not (checkout / "build" / "quick").exists()
+    assert_rejected_before_any_work(checkout, capsys, assignment, message)
 
 
 def test_malformed_reference_data_is_rejected_before_any_work(checkout, capsys):
@@ -103,12 +108,7 @@ def test_malformed_reference_data_is_rejected_before_any_work(checkout, capsys):
 def test_bad_attack_and_inductive_bias_values_are_rejected_before_any_work(
     checkout, capsys, assignment, message
 ):
-    assert (
-        main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment])
-        == EXIT_BAD_INPUT
-    )
-    assert message in capsys.readouterr().err
-    assert not (checkout / "build" / "quick").exists()
+    assert_rejected_before_any_work(checkout, capsys, assignment, message)
 
 
 @pytest.mark.parametrize(
@@ -121,12 +121,7 @@ def test_bad_attack_and_inductive_bias_values_are_rejected_before_any_work(
     ],
 )
 def test_bad_sae_values_are_rejected_before_any_work(checkout, capsys, assignment, message):
-    assert (
-        main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment])
-        == EXIT_BAD_INPUT
-    )
-    assert message in capsys.readouterr().err
-    assert not (checkout / "build" / "quick").exists()
+    assert_rejected_before_any_work(checkout, capsys, assignment, message)
 
 
 @pytest.mark.parametrize(
@@ -143,9 +138,4 @@ def test_bad_sae_values_are_rejected_before_any_work(checkout, capsys, assignmen
 def test_bad_prober_and_interrogation_values_are_rejected_before_any_work(
     checkout, capsys, assignment, message
 ):
-    assert (
-        main(["--root", str(checkout), "build", "--profile", "quick", "--set", assignment])
-        == EXIT_BAD_INPUT
-    )
-    assert message in capsys.readouterr().err
-    assert not (checkout / "build" / "quick").exists()
+    assert_rejected_before_any_work(checkout, capsys, assignment, message)
