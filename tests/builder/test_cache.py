@@ -61,7 +61,7 @@ def test_library_digest_follows_science_code_but_not_the_builder(package_copy):
 
 
 def test_task_digest_follows_only_the_modules_a_notebook_reaches(package_copy):
-    from lazy_artist.builder.cache import reachable_modules
+    from lazy_artist.sourcehash import reachable_modules
 
     notebook = "from lazy_artist.results import Recorder\nimport numpy\n"
     reached = {
@@ -82,7 +82,7 @@ def test_task_digest_follows_only_the_modules_a_notebook_reaches(package_copy):
 
 def test_task_digest_reaches_modules_imported_as_from_package_import_module(package_copy):
     notebook = "from lazy_artist.models import cnn\n"
-    from lazy_artist.builder.cache import reachable_modules
+    from lazy_artist.sourcehash import reachable_modules
 
     reached = {
         p.relative_to(package_copy).as_posix() for p in reachable_modules(notebook, package_copy)

@@ -23,6 +23,7 @@ from lazy_artist.builder.project import Project
 from lazy_artist.builder.provenance import collect_provenance
 from lazy_artist.builder.runner import NotebookFailure, run_notebook
 from lazy_artist.builder.store import EXECUTED_NOTEBOOK, BuildStore
+from lazy_artist.builder.tasks import MEMO_PARAM
 from lazy_artist.results import RESULTS_FILE
 from lazy_artist.runtime import resolve_device
 
@@ -160,7 +161,7 @@ def build(
             _mark_cached(outcome, stored, store)
             say(f"{task.name}: cached (inputs unchanged)")
             continue
-        _run_task(project, store, task.name, outcome, outcomes, kernel, stream, say)
+        _run_task(project, store, task.name, outcome, outcomes, kernel, stream, say, force)
         stop = stop or (outcome.status == FAILED and not keep_going)
 
     result = BuildResult(
@@ -199,7 +200,7 @@ def _data_identities(project, graph, params, store) -> tuple[dict[str, str], dic
     return identities, errors
 
 
-def _run_task(project, store, name, outcome, outcomes, kernel, stream, say) -> None:
+def _run_task(project, store, name, outcome, outcomes, kernel, stream, say, force) -> None:
     task = project.graph[name]
     staging = store.fresh_staging(name)
     injected = {
@@ -208,6 +209,9 @@ def _run_task(project, store, name, outcome, outcomes, kernel, stream, say) -> N
         "upstream": {dep: str(Path(outcomes[dep].task_dir).resolve()) for dep in task.depends},
         "profile": store.root.name,
     }
+    if task.memo:
+        # --force means "really run it again": no reuse of memoised runs either.
+        injected[MEMO_PARAM] = None if force else str(store.memo_dir(name).resolve())
     say(f"{name}: running {task.notebook}")
     started = time.perf_counter()
     try:

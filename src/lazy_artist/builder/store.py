@@ -5,6 +5,7 @@ Layout under ``build/<profile>/``::
     <task>/            completed outputs; ``task.json`` (written last) holds the cache key
     .staging/<task>/   a run in progress; never read, wiped before the next run
     .failed/<task>/    the last failed run (executed notebook + ``error.json``), for debugging
+    .memo/<task>/      reusable intermediate results (T4's trained runs), keyed by content
     run.json           the record of the last build (statuses, runtimes, errors)
 
 A run is committed by renaming its staging directory into place, so a task directory is
@@ -40,6 +41,11 @@ class BuildStore:
 
     def staging_dir(self, task: str) -> Path:
         return self.root / ".staging" / task
+
+    def memo_dir(self, task: str) -> Path:
+        """Reusable intermediate results of ``task`` (e.g. T4's trained runs); content-addressed
+        by the task itself, so they survive re-runs and failures of the task."""
+        return self.root / ".memo" / task
 
     def failed_dir(self, task: str) -> Path:
         return self.root / ".failed" / task

@@ -35,6 +35,9 @@ COMMON_PARAMS: Mapping[str, Any] = MappingProxyType(
     {"seed": 0, "device": "auto", "data_root": "data"}
 )
 INJECTED_PARAMS = ("output_dir", "upstream", "profile")
+# Injected only into tasks with ``memo=True``: where they keep reusable intermediate results
+# (T4's trained runs), outside the task directory so that a re-run or a failure keeps them.
+MEMO_PARAM = "memo_dir"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class Task:
     section: str | None = None
     # Checks resolved parameters before any work (raises ValueError naming what is wrong).
     validate: Callable[[dict[str, Any]], None] | None = None
+    # The notebook declares ``memo_dir`` and reuses expensive runs kept there (see MEMO_PARAM).
+    memo: bool = False
 
     def defaults(self) -> dict[str, Any]:
         return {**COMMON_PARAMS, **self.params}
@@ -185,6 +190,7 @@ STUDY_TASKS = TaskGraph(
             },
             section="sections/t4.md.j2",
             validate=validate_intervention,
+            memo=True,  # its 40-odd training runs are reused across re-runs (methods/memo.py)
         ),
         Task(
             name="t2",

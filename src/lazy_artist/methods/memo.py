@@ -1,0 +1,157 @@
+"""Reuse finished training runs: T4's 30+ runs are its cost, not its tables and plots.
+
+A run is stored under a key that hashes everything that can change its result: the method and
+its resolved hparams, the backbone, the epoch budget, the seed, the canvas's arrays, the
+training code it goes through (the library modules ``lazy_artist.methods.run`` reaches), the
+torch version and the device type. Editing a T4 plot or check re-executes the notebook in
+seconds; editing a method's loss retrains exactly the runs that use the changed code; a build
+interrupted after 20 of 33 runs resumes at run 21.
+
+Each entry is a directory written under a temporary name and renamed into place, so a killed
+run never leaves a half-written entry that a later build would trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lazy_artist.data.canvas import Canvas
+from lazy_artist.fileio import atomic_write_json, read_json
+from lazy_artist.methods.algorithms import Algorithm
+from lazy_artist.methods.trainer import MethodResult
+from lazy_artist.sourcehash import reachable_modules, source_digest
+
+MODEL_FILE = "network.pt"
+RESULT_FILE = "result.json"
+KEY_FILE = "key.json"
+TRAINING_ENTRY_POINT = "import lazy_artist.methods.run\n"
+
+
+def training_code_digest() -> str:
+    """sha256 of the library sources a training run goes through."""
+    return source_digest(reachable_modules(TRAINING_ENTRY_POINT))
+
+
+def canvas_digest(canvas: Canvas) -> str:
+    """sha256 over every split's arrays plus the canvas's bias and seed."""
+    digest = hashlib.sha256(f"{canvas.bias!r}/{canvas.seed!r}".encode())
+    for name in sorted(canvas.splits):
+        split = canvas.splits[name]
+        for field_name in ("images", "gray", "labels", "colours", "digits", "source_index"):
+            array = np.ascontiguousarray(getattr(split, field_name))
+            digest.update(f"{name}.{field_name}{array.dtype}{array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+class RunMemo:
+    """Stored runs under ``directory``; ``RunMemo(None)`` stores and finds nothing."""
+
+    def __init__(self, directory: str | Path | None) -> None:
+        self.directory = Path(directory) if directory else None
+        self._code: str | None = None
+        self._canvas_digests: dict[int, tuple[Canvas, str]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+    def key(
+        self,
+        algorithm: Algorithm,
+        canvas: Canvas,
+        *,
+        epochs: int,
+        seed: int,
+        device: torch.device | str,
+    ) -> str:
+        if self._code is None:
+            self._code = training_code_digest()
+        payload = {
+            "method": algorithm.name,
+            "hparams": algorithm.hparams,
+            "backbone": algorithm.backbone,
+            "backbone_kwargs": algorithm.backbone_kwargs,
+            "epochs": int(epochs),
+            "seed": int(seed),
+            "canvas": self._canvas_digest(canvas),
+            "code": self._code,
+            "torch": torch.__version__,
+            "device_type": torch.device(device).type,
+        }
+        canonical = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def _canvas_digest(self, canvas: Canvas) -> str:
+        # Hashing a full canvas takes a second or two; the same object is hashed once.
+        held = self._canvas_digests.get(id(canvas))
+        if held is None or held[0] is not canvas:
+            held = (canvas, canvas_digest(canvas))
+            self._canvas_digests[id(canvas)] = held
+        return held[1]
+
+    def entry(self, key: str) -> Path:
+        if self.directory is None:
+            raise ValueError("this RunMemo has no directory")
+        return self.directory / key[:2] / key
+
+    def load(self, key: str, algorithm: Algorithm) -> MethodResult | None:
+        """Put the stored run's selected weights into ``algorithm.network`` and return its
+        record (``extra["reused"]`` set), or None when there is no complete entry."""
+        if self.directory is None:
+            return None
+        entry = self.entry(key)
+        if not (entry / RESULT_FILE).exists() or not (entry / MODEL_FILE).exists():
+            self.misses += 1
+            return None
+        state = torch.load(entry / MODEL_FILE, map_location="cpu", weights_only=True)
+        algorithm.network.load_state_dict(state)
+        record = read_json(entry / RESULT_FILE)
+        result = MethodResult(**record)
+        result.extra = {**result.extra, "reused": True, "memo_key": key}
+        self.hits += 1
+        return result
+
+    def store(
+        self, key: str, algorithm: Algorithm, result: MethodResult, about: Mapping[str, Any]
+    ) -> Path | None:
+        """Write one entry atomically (temporary directory, then rename)."""
+        if self.directory is None:
+            return None
+        entry = self.entry(key)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.", dir=entry.parent))
+        try:
+            state = {
+                name: tensor.detach().cpu()
+                for name, tensor in algorithm.network.state_dict().items()
+            }
+            torch.save(state, staging / MODEL_FILE)
+            atomic_write_json(staging / KEY_FILE, dict(about))
+            atomic_write_json(
+                staging / RESULT_FILE, result.as_dict()
+            )  # written last: marks it whole
+            if entry.exists():
+                shutil.rmtree(entry)  # a stale, incomplete entry
+            os.replace(staging, entry)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return entry
+
+    def summary(self) -> str:
+        if self.directory is None:
+            return "run memo off: every run trained"
+        return f"run memo: {self.hits} run(s) reused, {self.misses} trained ({self.directory})"
