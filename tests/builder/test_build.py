@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 
 from lazy_artist.builder.build import BLOCKED, CACHED, COMPLETE, FAILED, build
+from lazy_artist.builder.project import Project
 from lazy_artist.builder.publish import publish
 from lazy_artist.builder.store import BuildStore
+from lazy_artist.builder.tasks import Task, TaskGraph
+from lazy_artist.results import RESULTS_FILE
 
 from .conftest import FIXTURE_GRAPH, REPO
 
@@ -165,8 +168,6 @@ def test_missing_data_fails_the_tasks_that_need_it_before_running_them(
     fixture_project, monkeypatch
 ):
     from lazy_artist.builder import datasets
-    from lazy_artist.builder.project import Project
-    from lazy_artist.builder.tasks import TaskGraph
     from lazy_artist.data.mnist import DataUnavailableError
 
     def unavailable(data_root):
@@ -185,3 +186,34 @@ def test_missing_data_fails_the_tasks_that_need_it_before_running_them(
     assert not (Path(result.outcomes["produce"].failed_dir) / "notebook.ipynb").exists(), (
         "nothing ran"
     )
+
+
+def test_memo_tasks_get_a_memo_dir_that_outlives_reruns_but_not_force(fixture_project):
+    memoised = Task(
+        "memoised", "Memoised", "analyses/memoised.py", params={"label": "a"}, memo=True
+    )
+    project = Project(fixture_project.root, TaskGraph([*FIXTURE_GRAPH.tasks.values(), memoised]))
+    store = BuildStore.for_profile(project.build_dir, "quick")
+
+    def run(**kwargs):
+        result = quiet_build(project, only=["memoised"], **kwargs)
+        assert statuses(result)["memoised"] == COMPLETE
+        return read_summary_metrics(store.task_dir("memoised"))
+
+    first = run()
+    assert first["memo_dir"] == str(store.memo_dir("memoised").resolve())
+    assert first["computed"] == 1
+    # A parameter change re-runs the notebook, which finds its expensive result kept.
+    again = run(overrides={"memoised": {"label": "b"}})
+    assert again["computed"] == 0 and again["label"] == "b"
+    # --force means a real re-run: no memo.
+    forced = run(force=True)
+    assert forced["memo_dir"] is None and forced["computed"] == 1
+    # Tasks without memo=True never see one.
+    produce = quiet_build(project, only=["produce"])
+    assert "memo_dir" not in json.dumps(read_summary_metrics(store.task_dir("produce")))
+    assert statuses(produce)["produce"] == COMPLETE
+
+
+def read_summary_metrics(task_dir):
+    return json.loads((Path(task_dir) / RESULTS_FILE).read_text())["metrics"]

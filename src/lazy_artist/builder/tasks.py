@@ -162,7 +162,9 @@ STUDY_TASKS = TaskGraph(
                 "methods": "all",
                 "hparams": {},
                 # A standard MNIST CNN: the GAP cheater_cnn cannot reach 97% on shape in a
-                # budget where ERM still cheats (see the T4 issue notes).
+                # budget where ERM still cheats (see the T4 issue notes). On this stronger
+                # backbone ERM learns some shape from the 5% conflicting digits, so "ERM stays
+                # the cheater" is judged against the best method, not T1's absolute 30%.
                 "backbone": "lenet_cnn",
                 "backbone_width": 16,
                 "train_subset": None,
@@ -173,7 +175,9 @@ STUDY_TASKS = TaskGraph(
                 "sweep_seeds": 1,
                 "min_best_hard_acc": 0.97,
                 "min_best_easy_val_acc": 0.97,
-                "max_erm_hard_acc": 0.30,
+                "min_erm_hard_gap": 0.10,
+                "min_erm_following_ratio": 10.0,
+                "probe_images": 2000,
                 "oracle_tolerance": 0.01,
             },
             # Quick: every method runs once, briefly (a smoke test of each, not a result);

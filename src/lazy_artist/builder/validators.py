@@ -52,7 +52,7 @@ def validate_intervention(params: dict[str, Any]) -> None:
         hparams_for(method, params["hparams"].get(method))
     for method, overrides in params["hparams"].items():
         hparams_for(method, overrides)  # also rejects overrides for unknown methods
-    for name in ("epochs", "n_seeds", "sweep_seeds", "backbone_width"):
+    for name in ("epochs", "n_seeds", "sweep_seeds", "backbone_width", "probe_images"):
         _at_least(params, name, 1)
     _registered_model("backbone", params["backbone"])
     if params["train_subset"] is not None:
