@@ -12,12 +12,12 @@ colour-coded strokes (so no data or build is needed); ``--checkpoint`` attacks a
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
 
 import torch
+from _report import emit
 
 from lazy_artist.attacks.min_epsilon import min_epsilon, pgd_attack
 from lazy_artist.attacks.pgd import PGDConfig
@@ -138,12 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
             "speedup": round(one_by_one / together, 2),
         },
     }
-    line = json.dumps(report)
-    print(line)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(line + "\n")
-    return report
+    return emit(report, args.out)
 
 
 if __name__ == "__main__":

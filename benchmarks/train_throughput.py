@@ -11,7 +11,6 @@ Prints one JSON line: both throughputs, their ratio (trainer / plain; 1.0 = no o
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _report import emit
 
 from lazy_artist.data.canvas import Canvas, CanvasSplit, build_canvas
 from lazy_artist.data.mnist import MnistArrays
@@ -112,12 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "plain_seconds": [round(s, 3) for s in plain],
         "trainer_seconds": [round(s, 3) for s in ours],
     }
-    line = json.dumps(report)
-    print(line)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(line + "\n")
-    return report
+    return emit(report, args.out)
 
 
 if __name__ == "__main__":
