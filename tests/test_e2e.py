@@ -102,3 +102,17 @@ def test_a_t1_notebook_change_re_runs_t1_only(checkout):
     expected = {task: "complete" if task in rerun else "cached" for task in ALL_TASKS}
     assert statuses(build_quick(checkout)) == expected
     assert {task: finished(checkout, task) for task in untouched} == untouched
+
+
+def test_a_t4_rerun_reuses_every_training_run_from_the_memo(checkout):
+    """A T4 parameter that does not touch training (the colour probe's size) re-executes the
+    notebook, which loads every run from the memo: same numbers, nothing retrained."""
+    before = json.loads((checkout / "build" / "quick" / "t4" / "results.json").read_text())
+    args = ["--root", str(checkout), "run", "t4", "--profile", "quick", "--quiet", "--no-render"]
+    assert main([*args, "--set", "t4.probe_images=500"]) == 0
+    after = json.loads((checkout / "build" / "quick" / "t4" / "results.json").read_text())
+    runs = before["metrics"]["runs_trained"] + before["metrics"]["runs_reused"]
+    assert after["metrics"]["runs_trained"] == 0 and after["metrics"]["runs_reused"] == runs
+    assert after["metrics"]["training_seconds_total"] == before["metrics"]["training_seconds_total"]
+    for name, row in before["metrics"]["methods"].items():
+        assert after["metrics"]["methods"][name]["hard_test_acc_mean"] == row["hard_test_acc_mean"]
