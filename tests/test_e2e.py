@@ -109,7 +109,7 @@ def test_a_t4_rerun_reuses_every_training_run_from_the_memo(checkout):
     notebook, which loads every run from the memo: same numbers, nothing retrained."""
     before = json.loads((checkout / "build" / "quick" / "t4" / "results.json").read_text())
     args = ["--root", str(checkout), "run", "t4", "--profile", "quick", "--quiet", "--no-render"]
-    assert main([*args, "--set", "t4.probe_images=500"]) == 0
+    assert main([*args, "--set", "t4.probe_images=300"]) == 0
     after = json.loads((checkout / "build" / "quick" / "t4" / "results.json").read_text())
     runs = before["metrics"]["runs_trained"] + before["metrics"]["runs_reused"]
     assert after["metrics"]["runs_trained"] == 0 and after["metrics"]["runs_reused"] == runs

@@ -189,6 +189,7 @@ STUDY_TASKS = TaskGraph(
                     "train_subset": 2000,
                     "backbone_width": 8,
                     "bias_sweep": [0.95, 0.99],
+                    "probe_images": 500,
                     "hparams": {"logit_consistency": {"warmup_epochs": 0}},
                 }
             },
