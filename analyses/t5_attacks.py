@@ -52,7 +52,7 @@ n_strength_samples = 25  # ... on the first this many samples of the fair sample
 strength_tolerance = 0.05  # ... and allows the median minimum epsilon to drop this much
 max_zero_gradient_share = 0.0
 n_pictures = 3
-threads = 1  # torch CPU threads: attack batches are small, and oversubscribed cores stall OpenMP
+threads = 0  # torch CPU threads; 0: one per available core (set 1 on a shared, busy machine)
 
 # %%
 import time
@@ -86,11 +86,14 @@ from lazy_artist.attacks.transfer import AdversarialSet, transfer_matrix
 from lazy_artist.data.canvas import load_canvas
 from lazy_artist.results import Recorder, artefact
 from lazy_artist.runtime import resolve_device, seed_everything
-from lazy_artist.training import predict
+from lazy_artist.training import configure_threads, predict
 from lazy_artist.zoo import CHEATER, load_study_model, parse_model_names
 
 seed_everything(seed)
-torch.set_num_threads(threads)
+if threads:
+    torch.set_num_threads(threads)
+else:
+    configure_threads()
 torch_device = resolve_device(device)
 rec = Recorder(output_dir, task="t5")
 started = time.perf_counter()

@@ -41,7 +41,7 @@ n_fgsm = 2000  # first test images attacked (None: all of the test subset)
 compare_epsilon = 0.1  # the budget at which the text compares the architectures
 fc_scramble_tolerance = 0.01  # the FCNN's accuracy may move this much under the permutation
 min_cnn_scramble_drop = 0.005  # the CNN must lose at least this much
-threads = 1  # torch CPU threads: oversubscribed cores (shared machines) stall OpenMP
+threads = 0  # torch CPU threads; 0: one per available core (set 1 on a shared, busy machine)
 
 # %%
 import time
@@ -57,9 +57,13 @@ from lazy_artist.inductive.experiment import GRAY_DATASETS, fit_and_test, gray_s
 from lazy_artist.inductive.plots import accuracy_bars, clean_and_scrambled_examples, fgsm_curves
 from lazy_artist.results import Recorder
 from lazy_artist.runtime import resolve_device, seed_everything
+from lazy_artist.training import configure_threads
 
 seed_everything(seed)
-torch.set_num_threads(threads)
+if threads:
+    torch.set_num_threads(threads)
+else:
+    configure_threads()
 torch_device = resolve_device(device)
 rec = Recorder(output_dir, task="t7")
 started = time.perf_counter()

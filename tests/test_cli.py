@@ -71,6 +71,7 @@ def assert_rejected_before_any_work(checkout, capsys, assignment: str, message: 
         ("t4.bias_sweep=[0.95,1.5]", "bias_sweep"),
         ("t4.n_seeds=0", "n_seeds must be an integer >= 1"),
         ("t4.probe_images=0", "probe_images must be an integer >= 1"),
+        ("t5.threads=-1", "threads must be an integer >= 0"),
         ("t0.bias=1.2", "bias must be a fraction"),
         ("t1.model=resnet", "unknown model 'resnet'"),
         ("t4.backbone=resnet", "unknown backbone 'resnet'"),

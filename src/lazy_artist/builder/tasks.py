@@ -307,7 +307,7 @@ STUDY_TASKS = TaskGraph(
                 "strength_tolerance": 0.05,
                 "max_zero_gradient_share": 0.0,
                 "n_pictures": 3,
-                "threads": 1,
+                "threads": 0,  # one per available core
             },
             # Quick: T4's one-epoch models may not read sevens at all, so the sample may be
             # topped up (the "fair sample" check then fails, visibly); few budgets and steps.
@@ -349,7 +349,7 @@ STUDY_TASKS = TaskGraph(
                 "compare_epsilon": 0.1,
                 "fc_scramble_tolerance": 0.01,
                 "min_cnn_scramble_drop": 0.005,
-                "threads": 1,
+                "threads": 0,  # one per available core
             },
             # Quick: a few thousand images, one epoch: the whole path, not the finding.
             profiles={

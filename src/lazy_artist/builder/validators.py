@@ -103,8 +103,8 @@ def validate_attacks(params: dict[str, Any]) -> None:
         raise ValueError("target_class must differ from source_class")
     for name in ("n_samples", "n_untargeted", "steps", "restarts", "n_pictures"):
         _at_least(params, name, 1)
-    for name in ("n_strength_samples", "threads"):
-        _at_least(params, name, 1)
+    _at_least(params, "n_strength_samples", 1)
+    _at_least(params, "threads", 0)  # 0: one per available core
     _at_least(params, "bisection_steps", 0)
     _at_least(params, "strength_factor", 2)
     for name in ("targeted_loss", "untargeted_loss"):
@@ -169,8 +169,9 @@ def validate_inductive_bias(params: dict[str, Any]) -> None:
         raise ValueError(
             f"fc_hidden must be a list of positive layer widths, e.g. [256, 128], got {hidden!r}"
         )
-    for name in ("cnn_width", "n_val", "epochs", "batch_size", "threads"):
+    for name in ("cnn_width", "n_val", "epochs", "batch_size"):
         _at_least(params, name, 1)
+    _at_least(params, "threads", 0)  # 0: one per available core
     for name in ("n_train", "n_test", "n_fgsm"):
         if params[name] is not None:
             _at_least(params, name, 1)
