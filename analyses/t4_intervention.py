@@ -19,6 +19,7 @@ backbone = "lenet_cnn"  # the model-registry architecture shared by every method
 backbone_width = 16
 train_subset = None  # None: all of T0's training images; an int trains on the first n
 epochs = 4
+precision = "bf16"  # "bf16": forward passes under bfloat16 autocast (fp32 weights); or "fp32"
 n_seeds = 3  # seeds seed, seed+1, ...
 bias_sweep = [0.95, 0.98, 0.99, 0.995]
 sweep_methods = "erm,gray_oracle,best"  # "best": the best method by conflict validation
@@ -90,6 +91,7 @@ for name in names:
             seed=run_seed,
             device=torch_device,
             memo=memo,
+            precision=precision,
         )
         runs[(name, run_seed)] = run
         index.add(name, run_seed, algorithm, run)
@@ -247,6 +249,7 @@ for bias in bias_sweep:
                     seed=s,
                     device=torch_device,
                     memo=memo,
+                    precision=precision,
                 )[1]
                 for s in sweep_run_seeds
             ]

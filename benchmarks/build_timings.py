@@ -207,7 +207,9 @@ def table(report: dict[str, Any]) -> str:
         speed = report["throughput"]
         lines.append(
             f"(v) training: trainer {speed['trainer_images_per_s']:.0f} img/s, plain loop "
-            f"{speed['plain_images_per_s']:.0f} img/s (ratio {speed['ratio']:.2f})"
+            f"{speed['plain_images_per_s']:.0f} img/s (ratio {speed['ratio']:.2f}); "
+            f"{speed['precision']} + channels-last {speed['precision_layout_speedup']:.2f}x "
+            "a naive fp32 loop"
         )
     lines.append(
         "targets: "

@@ -1,11 +1,14 @@
 """Is the T4 trainer the bottleneck? Images/s of ``train_algorithm`` (ERM, no per-epoch evaluation)
-against a minimal plain PyTorch loop: same model, initial weights, batch size, optimiser, in-memory
-data and randperm batching. Each is timed ``--repeats`` times (interleaved, so drifts in machine
-load hit both alike); the medians are compared.
+against a minimal plain PyTorch loop: same model (T4's backbone), initial weights, batch size,
+optimiser, precision and memory layout, in-memory data and randperm batching. Each is timed
+``--repeats`` times (interleaved, so drifts in machine load hit both alike); the medians are
+compared. A third loop, plain and naive (fp32, default layout), shows what T4's precision and
+layout settings buy.
 
     python benchmarks/train_throughput.py --n 20000 --epochs 2 --repeats 3 --out throughput.json
 
-Prints one JSON line: both throughputs, their ratio (trainer / plain; 1.0 = no overhead).
+Prints one JSON line: the throughputs, the ratio trainer / plain (1.0 = no overhead) and the
+speed-up of the plain loop over the naive one.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from _report import emit
 from lazy_artist.data.canvas import Canvas, CanvasSplit, build_canvas
 from lazy_artist.data.mnist import MnistArrays
 from lazy_artist.methods import build_algorithm, train_algorithm
+from lazy_artist.precision import PRECISIONS, autocast, channels_last
 from lazy_artist.training import configure_threads
 
 
@@ -40,16 +44,34 @@ def synthetic_canvas(n_train: int, seed: int = 0) -> Canvas:
     return build_canvas(arrays, seed=seed, n_train=n_train, n_val=n_val, n_test=n_test)
 
 
+def _erm(backbone: str, width: int, batch_size: int, lr: float, seed: int):
+    return build_algorithm(
+        "erm",
+        {"batch_size": batch_size, "lr": lr, "schedule": "constant"},
+        {"width": width},
+        seed,
+        backbone=backbone,
+    )
+
+
 def plain_loop(
-    split: CanvasSplit, width: int, batch_size: int, lr: float, epochs: int, seed: int
+    split: CanvasSplit,
+    backbone: str,
+    width: int,
+    batch_size: int,
+    lr: float,
+    epochs: int,
+    seed: int,
+    precision: str,
+    fast_layout: bool = True,
 ) -> float:
     """The reference: the least a training loop can do. Returns seconds."""
-    algorithm = build_algorithm(
-        "erm", {"batch_size": batch_size, "lr": lr, "schedule": "constant"}, {"width": width}, seed
-    )
-    model = algorithm.network  # identical architecture and initial weights
+    model = _erm(backbone, width, batch_size, lr, seed).network  # same architecture and weights
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     images, labels = torch.from_numpy(split.images), torch.from_numpy(split.labels)
+    if fast_layout:
+        model.to(memory_format=torch.channels_last)
+        images = channels_last(images)
     generator = torch.Generator().manual_seed(seed)
     n = len(labels)
     started = time.perf_counter()
@@ -57,7 +79,8 @@ def plain_loop(
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
-            loss = F.cross_entropy(model(images[idx]), labels[idx])
+            with autocast("cpu", precision):
+                loss = F.cross_entropy(model(images[idx]), labels[idx])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -65,15 +88,26 @@ def plain_loop(
 
 
 def trainer_loop(
-    canvas: Canvas, width: int, batch_size: int, lr: float, epochs: int, seed: int
+    canvas: Canvas,
+    backbone: str,
+    width: int,
+    batch_size: int,
+    lr: float,
+    epochs: int,
+    seed: int,
+    precision: str,
 ) -> float:
     """``train_algorithm`` with ERM, no per-epoch evaluation; returns its training seconds (the
     final evaluation is excluded: the plain loop has none)."""
-    algorithm = build_algorithm(
-        "erm", {"batch_size": batch_size, "lr": lr, "schedule": "constant"}, {"width": width}, seed
-    )
+    algorithm = _erm(backbone, width, batch_size, lr, seed)
     result = train_algorithm(
-        algorithm, canvas, epochs=epochs, seed=seed, progress=False, eval_every_epoch=False
+        algorithm,
+        canvas,
+        epochs=epochs,
+        seed=seed,
+        progress=False,
+        eval_every_epoch=False,
+        precision=precision,
     )
     return result.train_seconds
 
@@ -83,32 +117,48 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--n", type=int, default=20_000, help="training images")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--width", type=int, default=8, help="CheaterCNN width")
+    parser.add_argument("--backbone", default="lenet_cnn", help="model registry name (T4's)")
+    parser.add_argument("--width", type=int, default=16, help="backbone width (T4 full: 16)")
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--precision", default="bf16", choices=PRECISIONS, help="T4's default")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
 
     threads = configure_threads()
     canvas = synthetic_canvas(args.n)
-    common = dict(width=args.width, batch_size=args.batch_size, lr=1e-3, epochs=args.epochs)
+    common = dict(
+        backbone=args.backbone,
+        width=args.width,
+        batch_size=args.batch_size,
+        lr=1e-3,
+        epochs=args.epochs,
+        precision=args.precision,
+    )
+    naive = dict(common, precision="fp32")
     plain_loop(canvas["train"], **common, seed=99)  # warm-up: allocator, kernels, thread pool
-    plain, ours = [], []
+    plain, ours, naive_plain = [], [], []
     for repeat in range(args.repeats):
         plain.append(plain_loop(canvas["train"], **common, seed=repeat))
         ours.append(trainer_loop(canvas, **common, seed=repeat))
+        naive_plain.append(plain_loop(canvas["train"], **naive, seed=repeat, fast_layout=False))
     images = args.n * args.epochs
     plain_ips, trainer_ips = images / statistics.median(plain), images / statistics.median(ours)
+    naive_ips = images / statistics.median(naive_plain)
     report = {
         "benchmark": "train_throughput",
         "n_images": args.n,
         "epochs": args.epochs,
         "repeats": args.repeats,
+        "backbone": args.backbone,
         "width": args.width,
         "batch_size": args.batch_size,
+        "precision": args.precision,
         "threads": threads,
         "plain_images_per_s": round(plain_ips, 1),
         "trainer_images_per_s": round(trainer_ips, 1),
         "ratio": round(trainer_ips / plain_ips, 4),
+        "naive_fp32_images_per_s": round(naive_ips, 1),
+        "precision_layout_speedup": round(plain_ips / naive_ips, 3),
         "plain_seconds": [round(s, 3) for s in plain],
         "trainer_seconds": [round(s, 3) for s in ours],
     }

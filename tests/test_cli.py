@@ -75,6 +75,7 @@ def assert_rejected_before_any_work(checkout, capsys, assignment: str, message: 
         ("t0.bias=1.2", "bias must be a fraction"),
         ("t1.model=resnet", "unknown model 'resnet'"),
         ("t4.backbone=resnet", "unknown backbone 'resnet'"),
+        ("t4.precision=fp16", "precision must be one of fp32, bf16"),
     ],
 )
 def test_bad_method_and_hparam_values_are_rejected_before_training(

@@ -21,6 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 from lazy_artist.models import build_model
+from lazy_artist.precision import autocast, channels_last, channels_last_module, check_precision
 
 ArrayPair = tuple[Any, Any]  # (images, labels) as numpy arrays or tensors
 
@@ -99,11 +100,14 @@ def train_classifier(
     weight_decay: float = 0.0,
     schedule: str = "constant",
     progress: bool = True,
+    precision: str = "fp32",
 ) -> TrainResult:
     """Adam + cross-entropy; evaluates every set each epoch and keeps the best ``select_on`` epoch.
 
     ``schedule="cosine"`` decays the learning rate per step to zero over the run, which settles
-    the weights at the end of training (less epoch-to-epoch noise in the selection score)."""
+    the weights at the end of training (less epoch-to-epoch noise in the selection score).
+    ``precision="bf16"`` runs the forward passes under bfloat16 autocast (see
+    :mod:`lazy_artist.precision`); the loop holds the weights channels-last either way."""
     if "hard" in select_on.lower():
         raise ValueError(
             f"select_on={select_on!r}: the hard test set must never be used for selection"
@@ -114,9 +118,11 @@ def train_classifier(
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be positive, got {epochs}, {batch_size}")
+    check_precision(precision)
     configure_threads()
     device = torch.device(device)
     images, labels = _as_tensors(train)
+    images = channels_last(images)
     evals = {name: _as_tensors(pair) for name, pair in eval_sets.items()}
     model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -131,43 +137,45 @@ def train_classifier(
     scheduler = None
     if schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs * n_batches)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        loss_sum, correct = 0.0, 0
-        bar = progress_bar(
-            epoch_batches(n, batch_size, generator), f"epoch {epoch}/{epochs}", progress
-        )
-        for idx in bar:
-            x, y = (
-                images[idx].to(device, non_blocking=True),
-                labels[idx].to(device, non_blocking=True),
+    with channels_last_module(model):
+        for epoch in range(1, epochs + 1):
+            model.train()
+            loss_sum, correct = 0.0, 0
+            bar = progress_bar(
+                epoch_batches(n, batch_size, generator), f"epoch {epoch}/{epochs}", progress
             )
-            logits = model(x)
-            loss = loss_fn(logits, y)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            if scheduler is not None:
-                scheduler.step()
-            loss_sum += loss.item() * len(idx)
-            correct += (logits.argmax(1) == y).sum().item()
-        bar.close()
-        row: dict[str, float] = {
-            "epoch": epoch,
-            "train_loss": loss_sum / n,
-            "train_acc": correct / n,
-        }
-        for name, (x_eval, y_eval) in evals.items():
-            preds, _ = predict(model, x_eval, batch_size=max(batch_size, 1024), device=device)
-            row[f"acc_{name}"] = float((preds == y_eval.numpy()).mean())
-        history.append(row)
-        score = row[f"acc_{select_on}"]
-        if score > best_score:  # strict: the earliest epoch wins ties
-            best_score, best_epoch = score, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        if progress:
-            summary = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "epoch")
-            print(f"epoch {epoch}: {summary}", file=sys.stderr, flush=True)
+            for idx in bar:
+                x, y = (
+                    images[idx].to(device, non_blocking=True),
+                    labels[idx].to(device, non_blocking=True),
+                )
+                with autocast(device, precision):
+                    logits = model(x)
+                    loss = loss_fn(logits, y)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                if scheduler is not None:
+                    scheduler.step()
+                loss_sum += loss.item() * len(idx)
+                correct += (logits.argmax(1) == y).sum().item()
+            bar.close()
+            row: dict[str, float] = {
+                "epoch": epoch,
+                "train_loss": loss_sum / n,
+                "train_acc": correct / n,
+            }
+            for name, (x_eval, y_eval) in evals.items():
+                preds, _ = predict(model, x_eval, batch_size=max(batch_size, 1024), device=device)
+                row[f"acc_{name}"] = float((preds == y_eval.numpy()).mean())
+            history.append(row)
+            score = row[f"acc_{select_on}"]
+            if score > best_score:  # strict: the earliest epoch wins ties
+                best_score, best_epoch = score, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            if progress:
+                summary = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "epoch")
+                print(f"epoch {epoch}: {summary}", file=sys.stderr, flush=True)
 
     assert best_state is not None
     model.load_state_dict(best_state)
@@ -198,7 +206,7 @@ def predict(
     )
     probs = []
     for start in range(0, len(x_all), batch_size):
-        logits = model(x_all[start : start + batch_size].float().to(device))
+        logits = model(channels_last(x_all[start : start + batch_size].float().to(device)))
         probs.append(torch.softmax(logits, dim=1).cpu())
     model.train(was_training)
     if not probs:

@@ -237,3 +237,15 @@ def test_works_when_called_under_no_grad(tiny_cnn, images):
     with torch.no_grad():
         inside = pgd(tiny_cnn, images, labels, 0.1, config, target=TARGET)
     assert torch.equal(expected.adversarial, inside.adversarial)
+
+
+def test_the_input_layout_changes_nothing_and_results_come_back_contiguous(tiny_cnn, images):
+    # The attack iterates channels-last internally (faster convolutions on CPU); callers see
+    # ordinary tensors, whatever layout they passed in.
+    labels = torch.full((len(images),), SOURCE)
+    config = PGDConfig(steps=5, random_start=False, early_stop=False)
+    default = pgd(tiny_cnn, images.contiguous(), labels, 0.1, config, target=TARGET)
+    cl = images.contiguous(memory_format=torch.channels_last)
+    other = pgd(tiny_cnn, cl, labels, 0.1, config, target=TARGET)
+    torch.testing.assert_close(other.adversarial, default.adversarial, rtol=0, atol=1e-6)
+    assert default.adversarial.is_contiguous() and other.adversarial.is_contiguous()

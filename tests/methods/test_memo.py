@@ -16,7 +16,7 @@ def canvas():
     return tiny_canvas(n_train=128)
 
 
-def fit(canvas, memo, name="erm", seed=0, hparams=None):
+def fit(canvas, memo, name="erm", seed=0, hparams=None, precision="bf16"):
     return fit_method(
         name,
         canvas,
@@ -26,6 +26,7 @@ def fit(canvas, memo, name="erm", seed=0, hparams=None):
         seed=seed,
         backbone="lenet_cnn",
         memo=memo,
+        precision=precision,
     )
 
 
@@ -51,8 +52,9 @@ def test_anything_that_changes_the_result_changes_the_key(tmp_path, canvas):
     fit(canvas, memo, hparams={"lr": 0.002})  # another hparam value
     fit(canvas, memo, name="gray_oracle")  # another method
     fit(canvas.with_train_subset(64), memo)  # other data
-    assert (memo.hits, memo.misses) == (0, 5)
-    assert len(list(tmp_path.glob("*/*/" + RESULT_FILE))) == 5
+    fit(canvas, memo, precision="fp32")  # other arithmetic
+    assert (memo.hits, memo.misses) == (0, 6)
+    assert len(list(tmp_path.glob("*/*/" + RESULT_FILE))) == 6
 
 
 def test_a_training_code_change_retrains(tmp_path, canvas, monkeypatch):

@@ -160,3 +160,21 @@ def test_loading_a_plain_checkpoint_is_refused(tmp_path):
     path = save_checkpoint(tmp_path / "plain.pt", "cheater_cnn", algorithm.network)
     with pytest.raises(ValueError, match="not a method checkpoint"):
         load_method_network(path)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_both_precisions_train_and_leave_an_ordinary_network(canvas, precision):
+    algorithm, result = _train(canvas, epochs=1, precision=precision)
+    assert result.extra["precision"] == precision
+    assert all(np.isfinite(v) for v in result.history[0]["losses"].values())
+    # The loop held the weights channels-last; hooks, checkpoints and later tasks get them back
+    # in the default layout, with the selected epoch's values.
+    assert all(p.is_contiguous() for p in algorithm.network.parameters())
+
+
+def test_an_unknown_precision_is_refused_before_training(canvas):
+    algorithm = build_algorithm("erm", backbone_kwargs=TINY)
+    before = [p.clone() for p in algorithm.parameters()]
+    with pytest.raises(ValueError, match="precision must be one of"):
+        train_algorithm(algorithm, canvas, epochs=1, seed=0, precision="fp16", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, algorithm.parameters(), strict=True))

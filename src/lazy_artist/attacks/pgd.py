@@ -33,6 +33,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lazy_artist.precision import channels_last
+
 # --- attack objectives (ascended): per-sample values from logits and the attacked class ---------
 
 
@@ -244,7 +246,9 @@ def pgd(
     ``on_step(restart, step, sample_indices, x_after_step)`` sees every iterate (for tests)."""
     config = config or PGDConfig()
     validate_pgd(epsilon, config, target)
-    x_clean = images.detach().float()
+    # Channels-last iterates: oneDNN's preferred convolution layout, ~1.4x faster input-gradient
+    # steps on CPU for the same values (lazy_artist.precision); results come back contiguous.
+    x_clean = channels_last(images.detach().float())
     n = len(x_clean)
     device = x_clean.device
     labels = torch.as_tensor(labels, device=device).long().reshape(-1)
@@ -277,7 +281,7 @@ def pgd(
             )
             for start in range(0, n, config.batch_size)
         ]
-    return AttackResult(*(torch.cat([getattr(p, f) for p in parts]) for f in _FIELDS))
+    return AttackResult(*(torch.cat([getattr(p, f) for p in parts]).contiguous() for f in _FIELDS))
 
 
 _FIELDS = ("adversarial", "success", "score", "prediction", "steps", "epsilon")

@@ -169,6 +169,9 @@ STUDY_TASKS = TaskGraph(
                 "backbone_width": 16,
                 "train_subset": None,
                 "epochs": 4,
+                # bf16 autocast + channels-last: 3.4x faster training steps on this CPU than
+                # fp32 (lazy_artist.precision); weights, losses and evaluation stay fp32.
+                "precision": "bf16",
                 "n_seeds": 3,
                 "bias_sweep": [0.95, 0.98, 0.99, 0.995],
                 "sweep_methods": "erm,gray_oracle,best",

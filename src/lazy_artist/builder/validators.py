@@ -55,6 +55,9 @@ def validate_intervention(params: dict[str, Any]) -> None:
     for name in ("epochs", "n_seeds", "sweep_seeds", "backbone_width", "probe_images"):
         _at_least(params, name, 1)
     _registered_model("backbone", params["backbone"])
+    from lazy_artist.precision import check_precision
+
+    check_precision(params["precision"])
     if params["train_subset"] is not None:
         _at_least(params, "train_subset", 1)
     for bias in params["bias_sweep"]:

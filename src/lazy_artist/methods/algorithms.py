@@ -215,7 +215,9 @@ class Algorithm(nn.Module):
     def step(loss: torch.Tensor, *optimisers: torch.optim.Optimizer) -> None:
         for optimiser in optimisers:
             optimiser.zero_grad(set_to_none=True)
-        loss.backward()
+        # The backward pass outside autocast (PyTorch's advice): its ops take the forward's dtypes.
+        with torch.autocast(loss.device.type, enabled=False):
+            loss.backward()
         for optimiser in optimisers:
             optimiser.step()
 

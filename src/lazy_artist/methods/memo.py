@@ -76,6 +76,7 @@ class RunMemo:
         epochs: int,
         seed: int,
         device: torch.device | str,
+        precision: str = "bf16",
     ) -> str:
         if self._code is None:
             self._code = training_code_digest()
@@ -90,6 +91,7 @@ class RunMemo:
             "code": self._code,
             "torch": torch.__version__,
             "device_type": torch.device(device).type,
+            "precision": precision,
         }
         canonical = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()

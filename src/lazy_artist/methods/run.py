@@ -24,6 +24,7 @@ def fit_method(
     device: torch.device | str = "cpu",
     backbone: str = "cheater_cnn",
     memo: RunMemo | None = None,
+    precision: str = "bf16",
 ) -> tuple[Algorithm, MethodResult]:
     """Train ``name`` on ``canvas`` (selection on validation only); returns the algorithm, whose
     network holds the selected epoch's weights, and the run's record. With ``memo``, an identical
@@ -33,12 +34,16 @@ def fit_method(
     )
     key = None
     if memo is not None and memo.enabled:
-        key = memo.key(algorithm, canvas, epochs=epochs, seed=seed, device=device)
+        key = memo.key(
+            algorithm, canvas, epochs=epochs, seed=seed, device=device, precision=precision
+        )
         reused = memo.load(key, algorithm)
         if reused is not None:
             algorithm.to(device)
             return algorithm, reused
-    result = train_algorithm(algorithm, canvas, epochs=epochs, seed=seed, device=device)
+    result = train_algorithm(
+        algorithm, canvas, epochs=epochs, seed=seed, device=device, precision=precision
+    )
     if key is not None:
         memo.store(
             key,

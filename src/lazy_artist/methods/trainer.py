@@ -24,6 +24,7 @@ from torch import nn
 from lazy_artist.data.canvas import Canvas, CanvasSplit
 from lazy_artist.methods.algorithms import INPUT_KINDS, Algorithm, Batch, get_algorithm_class
 from lazy_artist.metrics import accuracy
+from lazy_artist.precision import autocast, channels_last, channels_last_module, check_precision
 from lazy_artist.training import (
     checkpoint_extra,
     configure_threads,
@@ -123,11 +124,15 @@ def train_algorithm(
     selection: str = DEFAULT_SELECTION,
     progress: bool = True,
     eval_every_epoch: bool = True,
+    precision: str = "bf16",
 ) -> MethodResult:
     """Train on ``canvas["train"]`` for ``epochs``; keep the epoch the selection rule prefers.
 
-    With ``eval_every_epoch=False`` only the last epoch is evaluated (and kept): for timing."""
+    ``precision="bf16"`` runs the forward passes under bfloat16 autocast (weights, losses and
+    evaluation stay fp32; see :mod:`lazy_artist.precision`). With ``eval_every_epoch=False`` only
+    the last epoch is evaluated (and kept): for timing."""
     splits = parse_selection(selection)
+    check_precision(precision)
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     configure_threads()
@@ -136,7 +141,9 @@ def train_algorithm(
     train = canvas["train"]
     n, batch_size = len(train), algorithm.hparams["batch_size"]
     fields = [name for name in algorithm.batch_fields if name != "index"]
-    data = {name: torch.as_tensor(getattr(train, name)).to(device) for name in fields}
+    data = {
+        name: channels_last(torch.as_tensor(getattr(train, name)).to(device)) for name in fields
+    }
     with_index = "index" in algorithm.batch_fields
     order_generator = torch.Generator().manual_seed(_stream_seed(seed, 0))
     # On-the-fly randomness (recolouring) lives on the training device, seeded separately.
@@ -147,44 +154,53 @@ def train_algorithm(
     history: list[dict[str, Any]] = []
     best_score, best_epoch, best_state, train_seconds = -math.inf, 0, None, 0.0
     started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        algorithm.train()
-        epoch_start = time.perf_counter()
-        sums: dict[str, float] = defaultdict(float)
-        counts: dict[str, int] = defaultdict(int)
-        batches = epoch_batches(n, batch_size, order_generator)
-        for idx in progress_bar(batches, f"{algorithm.name} epoch {epoch}/{epochs}", progress):
-            idx = idx.to(device, non_blocking=True)
-            batch = Batch(
-                generator=aug_generator,
-                index=idx if with_index else None,
-                **{name: tensor[idx] for name, tensor in data.items()},
-            )
-            for key, value in algorithm.update(batch, epoch).items():
-                sums[key] += value
-                counts[key] += 1
-            algorithm.step_schedules()
-        seconds = time.perf_counter() - epoch_start
-        train_seconds += seconds
-        row: dict[str, Any] = {
-            "epoch": epoch,
-            "losses": {key: sums[key] / counts[key] for key in sums},
-            "seconds": seconds,
-        }
-        if eval_every_epoch or epoch == epochs:
-            eval_start = time.perf_counter()
-            for name in EVAL_SPLITS:
-                row[f"acc_{name}"] = evaluate(algorithm, canvas[name], device=device)
-            row["eval_seconds"] = time.perf_counter() - eval_start
-            score = selection_score(row, splits) if eval_every_epoch else 0.0
-            if score > best_score:  # strict: the earliest epoch wins ties
-                best_score, best_epoch = score, epoch
-                best_state = copy.deepcopy(algorithm.network.state_dict())
-        history.append(row)
-        if progress:
-            accs = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k.startswith("acc_"))
-            losses = ", ".join(f"{k}={v:.4f}" for k, v in row["losses"].items())
-            print(f"{algorithm.name} epoch {epoch}: {losses}; {accs}", file=sys.stderr, flush=True)
+    # Channels-last weights for the loop only: the selected state is stored in that layout and
+    # loaded back below, after the network has returned to the default layout.
+    with channels_last_module(algorithm):
+        for epoch in range(1, epochs + 1):
+            algorithm.train()
+            epoch_start = time.perf_counter()
+            sums: dict[str, float] = defaultdict(float)
+            counts: dict[str, int] = defaultdict(int)
+            batches = epoch_batches(n, batch_size, order_generator)
+            for idx in progress_bar(batches, f"{algorithm.name} epoch {epoch}/{epochs}", progress):
+                idx = idx.to(device, non_blocking=True)
+                batch = Batch(
+                    generator=aug_generator,
+                    index=idx if with_index else None,
+                    **{name: tensor[idx] for name, tensor in data.items()},
+                )
+                with autocast(device, precision):
+                    losses = algorithm.update(batch, epoch)
+                for key, value in losses.items():
+                    sums[key] += value
+                    counts[key] += 1
+                algorithm.step_schedules()
+            seconds = time.perf_counter() - epoch_start
+            train_seconds += seconds
+            row: dict[str, Any] = {
+                "epoch": epoch,
+                "losses": {key: sums[key] / counts[key] for key in sums},
+                "seconds": seconds,
+            }
+            if eval_every_epoch or epoch == epochs:
+                eval_start = time.perf_counter()
+                for name in EVAL_SPLITS:
+                    row[f"acc_{name}"] = evaluate(algorithm, canvas[name], device=device)
+                row["eval_seconds"] = time.perf_counter() - eval_start
+                score = selection_score(row, splits) if eval_every_epoch else 0.0
+                if score > best_score:  # strict: the earliest epoch wins ties
+                    best_score, best_epoch = score, epoch
+                    best_state = copy.deepcopy(algorithm.network.state_dict())
+            history.append(row)
+            if progress:
+                accs = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k.startswith("acc_"))
+                losses_text = ", ".join(f"{k}={v:.4f}" for k, v in row["losses"].items())
+                print(
+                    f"{algorithm.name} epoch {epoch}: {losses_text}; {accs}",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     assert best_state is not None
     algorithm.network.load_state_dict(best_state)
@@ -204,6 +220,7 @@ def train_algorithm(
         train_seconds=train_seconds,
         steps=epochs * n_batches,
         images_seen=epochs * n,
+        extra={"precision": precision},
     )
 
 
