@@ -32,6 +32,7 @@ min_erm_hard_gap = 0.10
 min_erm_following_ratio = 10.0
 probe_images = 2000  # hard-test digits repainted in every colour for the colour probe
 oracle_tolerance = 0.01  # the oracle is the ceiling, within this margin
+min_converged_easy_val = 0.9  # a run below this on easy validation did not train (flagged)
 standalone_canvas = {"n_train": 6000, "n_val": 1000, "n_test": 2000}  # only without upstream t0
 
 # %%
@@ -49,6 +50,7 @@ from lazy_artist.methods.comparison import (
     mean_std,
     resolve_method_names,
     sweep_method_names,
+    unconverged_runs,
 )
 from lazy_artist.methods.memo import RunMemo
 from lazy_artist.methods.reliance import colour_following
@@ -141,6 +143,14 @@ reference_seconds = per_method["erm"]["seconds_mean"] if "erm" in per_method els
 for row in per_method.values():
     row["relative_compute"] = row["seconds_mean"] / reference_seconds if reference_seconds else None
 rec.metric("methods", per_method)
+unconverged = unconverged_runs(runs, min_converged_easy_val)
+rec.metric("unconverged_runs", unconverged)
+rec.metric("min_converged_easy_val", min_converged_easy_val)
+for failed in unconverged:
+    print(
+        f"did not converge: {failed['method']} seed {failed['seed']}, easy val "
+        f"{failed['easy_val_acc']:.4f}, first-epoch losses {failed['first_epoch_losses']}"
+    )
 rec.metric("seeds", seeds)
 rec.metric("epochs", epochs)
 

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import pytest
 
 from lazy_artist.methods.algorithms import ALGORITHMS
@@ -7,6 +9,7 @@ from lazy_artist.methods.comparison import (
     mean_std,
     resolve_method_names,
     sweep_method_names,
+    unconverged_runs,
 )
 
 
@@ -50,3 +53,18 @@ def test_method_names_resolve_or_fail_clearly():
         "erm",
         "cf_invar",
     ]
+
+
+def test_unconverged_runs_are_the_ones_that_never_learned_easy_validation():
+    def run(easy_val, first_loss):
+        return SimpleNamespace(
+            selected={"val": easy_val, "conflict_val": 0.1, "hard_test": 0.1},
+            history=[{"epoch": 1, "losses": {"loss": first_loss}}],
+        )
+
+    runs = {("dann", 0): run(0.27, 330.8), ("dann", 1): run(0.97, 3.7), ("erm", 0): run(0.98, 0.3)}
+    found = unconverged_runs(runs, min_easy_val=0.9)
+    assert found == [
+        {"method": "dann", "seed": 0, "easy_val_acc": 0.27, "first_epoch_losses": {"loss": 330.8}}
+    ]
+    assert unconverged_runs(runs, min_easy_val=0.2) == []

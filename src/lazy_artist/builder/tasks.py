@@ -182,6 +182,7 @@ STUDY_TASKS = TaskGraph(
                 "min_erm_following_ratio": 10.0,
                 "probe_images": 2000,
                 "oracle_tolerance": 0.01,
+                "min_converged_easy_val": 0.9,
             },
             # Quick: every method runs once, briefly (a smoke test of each, not a result);
             # logit consistency's warm-up would otherwise swallow the single epoch.

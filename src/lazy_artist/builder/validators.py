@@ -60,6 +60,7 @@ def validate_intervention(params: dict[str, Any]) -> None:
     check_precision(params["precision"])
     if params["train_subset"] is not None:
         _at_least(params, "train_subset", 1)
+    _fraction("min_converged_easy_val", params["min_converged_easy_val"])
     for bias in params["bias_sweep"]:
         _fraction("each bias_sweep value", bias)
     for method in (part.strip() for part in params["sweep_methods"].split(",")):

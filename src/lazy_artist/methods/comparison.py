@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,3 +72,24 @@ def best_method(
             candidates[name]["easy_val_acc_mean"],
         ),
     )
+
+
+def unconverged_runs(
+    runs: Mapping[tuple[str, int], Any], min_easy_val: float
+) -> list[dict[str, Any]]:
+    """Runs whose selected checkpoint reads *easy* validation below ``min_easy_val``: training
+    diverged or stalled (every converged method passes 97% there), so the method's mean and std
+    over seeds mix a failed optimisation with a result. Each: method, seed, easy validation
+    accuracy and the first epoch's mean losses (a diverging run shows them exploding)."""
+    found = []
+    for (method, seed), run in runs.items():
+        if run.selected["val"] < min_easy_val:
+            found.append(
+                {
+                    "method": method,
+                    "seed": seed,
+                    "easy_val_acc": run.selected["val"],
+                    "first_epoch_losses": dict(run.history[0]["losses"]) if run.history else {},
+                }
+            )
+    return found
