@@ -76,6 +76,7 @@ def assert_rejected_before_any_work(checkout, capsys, assignment: str, message: 
         ("t1.model=resnet", "unknown model 'resnet'"),
         ("t4.backbone=resnet", "unknown backbone 'resnet'"),
         ("t4.precision=fp16", "precision must be one of fp32, bf16"),
+        ("t4.min_converged_easy_val=2", "min_converged_easy_val must be a fraction"),
     ],
 )
 def test_bad_method_and_hparam_values_are_rejected_before_training(
