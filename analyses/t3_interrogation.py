@@ -176,8 +176,9 @@ rec.figure(
     fig,
     f"Background/stroke ratio of the Grad-CAM of the {ratio_target} class per image over "
     f"{len(pairs.aligned)} pairs: boxes span the quartiles, whiskers 1.5 IQR (outliers not "
-    f"drawn), diamonds are the pooled ratios; 1 (dotted) = as much attention on the background "
-    f"as on the stroke.",
+    f"drawn), diamonds are the pooled ratios, log axis; 1 (dotted) = as much attention on the "
+    f"background as on the stroke. Ratios beyond the axis (including maps with nothing on the "
+    f"stroke, ratio +inf) are drawn at its top edge and counted above their box.",
     width="85%",
 )
 plt.show()

@@ -73,3 +73,29 @@ def test_layers_of_models_of_different_depth_are_ordered_shallow_to_deep():
     fig = selectivity_figure(shares, scores)
     ticks = [label.get_text() for label in fig.axes[0].get_xticklabels()]
     assert ticks == ["conv1", "conv2", "conv3", "conv4", "features"]
+
+
+def test_a_heavy_tailed_model_does_not_flatten_the_other_models_boxes():
+    # The full run's cf_invar had almost half of its maps off the stroke (ratio +inf) and finite
+    # ratios in the thousands; the cheater's boxes (0.4..0.7) must still span a visible height.
+    tail = np.r_[RNG.uniform(0.2, 0.8, 500), RNG.uniform(1e3, 3e4, 30), np.full(470, np.inf)]
+    ratios = {
+        "cheater": {
+            "aligned": RNG.uniform(0.4, 0.66, 1000),
+            "conflicting": RNG.uniform(0.4, 0.9, 1000),
+        },
+        "cf_invar": {"aligned": tail, "conflicting": tail},
+    }
+    pooled = {
+        "cheater": {"aligned": 0.54, "conflicting": 0.59},
+        "cf_invar": {"aligned": 0.52, "conflicting": 0.47},
+    }
+    fig = ratio_distributions(ratios, pooled)
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    assert ax.get_yscale() == "log"
+    span = np.log(high) - np.log(low)
+    cheater_box = np.log(0.66 / 0.4)
+    assert cheater_box / span > 0.05, "the cheater's box is a visible share of the axis"
+    labels = [text.get_text() for text in ax.texts]
+    assert any(label.startswith("500/1000") for label in labels), labels  # 30 finite + 470 inf

@@ -279,17 +279,28 @@ def ratio_distributions(
     groups: Sequence[str] = ("aligned", "conflicting"),
 ) -> Figure:
     """Background/stroke ratio per image: a box (quartiles, whiskers at 1.5 IQR, outliers not
-    drawn) per (model, group), with the group's pooled ratio as a white diamond."""
+    drawn) per (model, group) on a log axis (ratios are multiplicative: 0.5 and 2 sit equally far
+    from 1), with the group's pooled ratio as a white diamond. Maps with nothing on the stroke
+    (ratio +inf) and ratios beyond the axis are drawn at its top edge, and each box is labelled
+    with how many images that is, so one model's heavy tail cannot flatten the others' boxes."""
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN * 0.8, 3.1))
-    positions, data, colours, hatches, diamonds = [], [], [], [], []
+    arrays = [
+        np.asarray(per_group[group], float) for per_group in ratios.values() for group in groups
+    ]
+    finite = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in arrays] or [np.ones(1)])
+    finite = finite if len(finite) else np.ones(1)
+    pooled_values = [
+        v for per in pooled.values() for v in per.values() if v is not None and np.isfinite(v)
+    ]
+    top = 2.0 * max(float(np.percentile(finite, 95)), *pooled_values, 1.0)
+    bottom = 0.5 * min(float(np.percentile(finite, 1)), *pooled_values, 1.0)
+    positions, data, colours, hatches, diamonds, beyond = [], [], [], [], [], []
     for m, (model, per_group) in enumerate(ratios.items()):
         for g, group in enumerate(groups):
             values = np.asarray(per_group[group], float)
-            # Maps with nothing on the stroke (+inf) sit above every whisker; keep them in the
-            # quartiles by a finite stand-in larger than any finite ratio.
-            finite = values[np.isfinite(values)]
-            ceiling = 10 * finite.max() if len(finite) and finite.max() > 0 else 1.0
-            data.append(np.where(np.isinf(values), ceiling, values)[~np.isnan(values)])
+            values = values[~np.isnan(values)]
+            beyond.append(int((values > top).sum()))
+            data.append(np.clip(values, bottom, top))
             positions.append(m * (len(groups) + 1) + g)
             colours.append(model_colour(model))
             hatches.append("" if g == 0 else "///")
@@ -318,8 +329,20 @@ def ratio_distributions(
     centres = [m * (len(groups) + 1) + (len(groups) - 1) / 2 for m in range(len(ratios))]
     ax.set_xticks(centres, labels=list(ratios))
     ax.axhline(1.0, color="black", linestyle=":", linewidth=1)
-    ax.set_ylabel("background / stroke attention")
-    ax.set_ylim(bottom=0)
+    for position, count, n in zip(positions, beyond, (len(d) for d in data), strict=True):
+        if count:
+            ax.annotate(
+                f"{count}/{n}\nabove",
+                (position, top),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+    ax.set_yscale("log")
+    ax.set_ylim(bottom, top * 1.9)
+    ax.set_ylabel("background / stroke attention (log)")
     ax.grid(axis="y", alpha=0.3)
     handles = [
         Patch(facecolor="white", edgecolor="black", hatch="" if g == 0 else "///", label=group)
