@@ -162,7 +162,8 @@ rec.table(
         f"the checks use the {ratio_target} class. Pooled: mean map value on background pixels "
         f"/ on stroke pixels over all images (masks from the raw digit; each map peaks at 1), "
         f"with a 95% bootstrap interval; median and IQR of the per-image ratios; 'off stroke': "
-        f"maps with nothing on the stroke (ratio +∞)."
+        f"maps with nothing on the stroke (ratio +∞, or undefined for a map that is zero "
+        f"everywhere)."
     ),
     formats={"accuracy": ".1%", "pooled": ".2f", "median": ".2f"},
 )
@@ -178,7 +179,8 @@ rec.figure(
     f"{len(pairs.aligned)} pairs: boxes span the quartiles, whiskers 1.5 IQR (outliers not "
     f"drawn), diamonds are the pooled ratios, log axis; 1 (dotted) = as much attention on the "
     f"background as on the stroke. Ratios beyond the axis (including maps with nothing on the "
-    f"stroke, ratio +inf) are drawn at its top edge and counted above their box.",
+    f"stroke, ratio +inf) are drawn at its top edge and counted above their box, out of the "
+    f"images that have a ratio (maps that are zero everywhere have none and are left out).",
     width="85%",
 )
 plt.show()
