@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +18,7 @@ from lazy_artist.methods.algorithms import (
     background_saliency_penalty,
     build_algorithm,
     exponentiated_gradient_step,
+    ganin_ramp,
     generalised_ce,
     get_algorithm_class,
     grad_reverse,
@@ -247,6 +250,27 @@ def test_dann_takes_k_adversary_steps_per_joint_step(canvas):
     terms = algorithm.update(make_batch(canvas), epoch=1)
     assert counts == {"adv": 4, "main": 1}  # 3 adversary-only steps + the joint step
     assert {"ce", "adversary", "disc"} <= set(terms)
+
+
+def test_ganin_ramp_rises_from_zero_to_one():
+    values = [ganin_ramp(p / 10, gamma=10.0) for p in range(11)]
+    assert values[0] == 0.0 and values[-1] == pytest.approx(1.0, abs=1e-4)
+    assert all(a < b for a, b in zip(values, values[1:], strict=False))  # strictly rising
+    assert ganin_ramp(0.1, gamma=10.0) == pytest.approx(2 / (1 + math.exp(-1.0)) - 1)
+    assert ganin_ramp(0.0, gamma=0.0) == ganin_ramp(0.5, gamma=0.0) == 1.0  # no ramp
+    assert ganin_ramp(2.0, gamma=10.0) == ganin_ramp(1.0, gamma=10.0)  # progress is clamped
+
+
+def test_dann_reversal_strength_follows_the_ramp_over_the_run(canvas):
+    algorithm = build_algorithm("dann", {"grl_strength": 0.5, "grl_ramp": 10.0}, TINY)
+    algorithm.prepare(total_steps=4, n_train=len(canvas["train"]))
+    seen = [algorithm.update(make_batch(canvas), epoch=1)["grl_strength"] for _ in range(4)]
+    expected = [0.5 * ganin_ramp(step / 4, 10.0) for step in range(4)]
+    assert seen == pytest.approx(expected)
+    assert seen[0] == 0.0  # the first joint step: the adversary does not yet push on the encoder
+    constant = build_algorithm("dann", {"grl_strength": 0.5, "grl_ramp": 0.0}, TINY)
+    constant.prepare(total_steps=4, n_train=len(canvas["train"]))
+    assert constant.update(make_batch(canvas), epoch=1)["grl_strength"] == 0.5
 
 
 def test_group_dro_weights_move_toward_the_worst_group():

@@ -13,6 +13,7 @@ provides.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -78,6 +79,15 @@ class GradientReversal(torch.autograd.Function):
 
 def grad_reverse(x: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
     return GradientReversal.apply(x, strength)
+
+
+def ganin_ramp(progress: float, gamma: float) -> float:
+    """Ganin et al. (2016)'s reversal-strength schedule 2 / (1 + exp(-gamma p)) - 1: 0 at the start
+    of training, about 1 by its end, so the classifier learns before the adversary pushes on its
+    embedding. ``gamma = 0`` means no ramp (always 1)."""
+    if gamma == 0:
+        return 1.0
+    return 2.0 / (1.0 + math.exp(-gamma * min(max(progress, 0.0), 1.0))) - 1.0
 
 
 def input_gradient_penalty(
@@ -362,6 +372,16 @@ class DANN(Algorithm):
         width = self.hparams["adv_width"]
         self.adversary = nn.Sequential(nn.Linear(embedding, width), nn.ReLU(), nn.Linear(width, 2))
         self.adv_optimiser = self.make_optimiser(self.adversary.parameters())
+        self._total_steps, self._steps_done = 1, 0  # set by prepare(); drive the reversal ramp
+
+    def prepare(self, total_steps: int, n_train: int) -> None:
+        super().prepare(total_steps, n_train)
+        self._total_steps, self._steps_done = max(1, total_steps), 0
+
+    def reversal_strength(self) -> float:
+        """``grl_strength`` scaled by the Ganin ramp over the run's progress."""
+        progress = self._steps_done / self._total_steps
+        return self.hparams["grl_strength"] * ganin_ramp(progress, self.hparams["grl_ramp"])
 
     def update(self, batch: Batch, epoch: int) -> dict[str, float]:
         hp, y = self.hparams, batch.labels
@@ -373,14 +393,17 @@ class DANN(Algorithm):
             disc_loss = F.cross_entropy(self.adversary(z_fixed), dominant)
             self.step(disc_loss, self.adv_optimiser)
         ce = F.cross_entropy(self.network.fc(z), y)
-        adv = F.cross_entropy(self.adversary(grad_reverse(z, hp["grl_strength"])), dominant)
+        strength = self.reversal_strength()
+        adv = F.cross_entropy(self.adversary(grad_reverse(z, strength)), dominant)
         loss = ce + hp["lambda_adv"] * adv
         self.step(loss, self.optimiser, self.adv_optimiser)
+        self._steps_done += 1
         return {
             "loss": loss.item(),
             "ce": ce.item(),
             "adversary": adv.item(),
             "disc": disc_loss.item(),
+            "grl_strength": strength,
         }
 
 

@@ -105,6 +105,9 @@ METHOD_SPECS: dict[str, dict[str, HParam]] = {
     "dann": {
         "lambda_adv": _weight(1.0, -1.0, 0.5),
         "grl_strength": HParam(1.0, float, low=0.0, sample=_log_uniform(-1.0, 0.5)),
+        # Ganin et al.'s ramp of the reversal strength (gamma; 0 = constant). Without it the
+        # full-profile runs diverged in their first epoch (CE 157, the embedding blown up).
+        "grl_ramp": HParam(10.0, float, low=0.0, sample=_choice(0.0, 5.0, 10.0)),
         "disc_steps": HParam(3, int, low=1, sample=_choice(1, 3, 5)),
         "adv_width": HParam(128, int, low=1, sample=_choice(64, 128, 256)),
     },
