@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,42 +45,44 @@ def synthetic_canvas(n_train: int, seed: int = 0) -> Canvas:
     return build_canvas(arrays, seed=seed, n_train=n_train, n_val=n_val, n_test=n_test)
 
 
-def _erm(backbone: str, width: int, batch_size: int, lr: float, seed: int):
-    return build_algorithm(
-        "erm",
-        {"batch_size": batch_size, "lr": lr, "schedule": "constant"},
-        {"width": width},
-        seed,
-        backbone=backbone,
-    )
+@dataclass(frozen=True)
+class LoopSetup:
+    """What both loops share: T4's backbone, its budget and its arithmetic."""
+
+    backbone: str
+    width: int
+    batch_size: int
+    lr: float
+    epochs: int
+    precision: str
+
+    def erm(self, seed: int):
+        """ERM on this backbone; the initial weights depend only on ``seed``."""
+        return build_algorithm(
+            "erm",
+            {"batch_size": self.batch_size, "lr": self.lr, "schedule": "constant"},
+            {"width": self.width},
+            seed,
+            backbone=self.backbone,
+        )
 
 
-def plain_loop(
-    split: CanvasSplit,
-    backbone: str,
-    width: int,
-    batch_size: int,
-    lr: float,
-    epochs: int,
-    seed: int,
-    precision: str,
-    fast_layout: bool = True,
-) -> float:
+def plain_loop(split: CanvasSplit, setup: LoopSetup, seed: int, fast_layout: bool = True) -> float:
     """The reference: the least a training loop can do. Returns seconds."""
-    model = _erm(backbone, width, batch_size, lr, seed).network  # same architecture and weights
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    model = setup.erm(seed).network  # same architecture and initial weights as the trainer's
+    optimiser = torch.optim.Adam(model.parameters(), lr=setup.lr)
     images, labels = torch.from_numpy(split.images), torch.from_numpy(split.labels)
     if fast_layout:
         model.to(memory_format=torch.channels_last)
         images = channels_last(images)
     generator = torch.Generator().manual_seed(seed)
-    n = len(labels)
+    n, batch_size = len(labels), setup.batch_size
     started = time.perf_counter()
-    for _ in range(epochs):
+    for _ in range(setup.epochs):
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
-            with autocast("cpu", precision):
+            with autocast("cpu", setup.precision):
                 loss = F.cross_entropy(model(images[idx]), labels[idx])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -87,27 +90,17 @@ def plain_loop(
     return time.perf_counter() - started
 
 
-def trainer_loop(
-    canvas: Canvas,
-    backbone: str,
-    width: int,
-    batch_size: int,
-    lr: float,
-    epochs: int,
-    seed: int,
-    precision: str,
-) -> float:
+def trainer_loop(canvas: Canvas, setup: LoopSetup, seed: int) -> float:
     """``train_algorithm`` with ERM, no per-epoch evaluation; returns its training seconds (the
     final evaluation is excluded: the plain loop has none)."""
-    algorithm = _erm(backbone, width, batch_size, lr, seed)
     result = train_algorithm(
-        algorithm,
+        setup.erm(seed),
         canvas,
-        epochs=epochs,
+        epochs=setup.epochs,
         seed=seed,
         progress=False,
         eval_every_epoch=False,
-        precision=precision,
+        precision=setup.precision,
     )
     return result.train_seconds
 
@@ -126,7 +119,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     threads = configure_threads()
     canvas = synthetic_canvas(args.n)
-    common = dict(
+    setup = LoopSetup(
         backbone=args.backbone,
         width=args.width,
         batch_size=args.batch_size,
@@ -134,13 +127,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         epochs=args.epochs,
         precision=args.precision,
     )
-    naive = dict(common, precision="fp32")
-    plain_loop(canvas["train"], **common, seed=99)  # warm-up: allocator, kernels, thread pool
+    naive = replace(setup, precision="fp32")
+    plain_loop(canvas["train"], setup, seed=99)  # warm-up: allocator, kernels, thread pool
     plain, ours, naive_plain = [], [], []
     for repeat in range(args.repeats):
-        plain.append(plain_loop(canvas["train"], **common, seed=repeat))
-        ours.append(trainer_loop(canvas, **common, seed=repeat))
-        naive_plain.append(plain_loop(canvas["train"], **naive, seed=repeat, fast_layout=False))
+        plain.append(plain_loop(canvas["train"], setup, seed=repeat))
+        ours.append(trainer_loop(canvas, setup, seed=repeat))
+        naive_plain.append(plain_loop(canvas["train"], naive, seed=repeat, fast_layout=False))
     images = args.n * args.epochs
     plain_ips, trainer_ips = images / statistics.median(plain), images / statistics.median(ours)
     naive_ips = images / statistics.median(naive_plain)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 PRECISIONS = ("fp32", "bf16")
+TRAINING_PRECISION = "bf16"  # T4's default (measured fastest here, accuracy unchanged)
 
 
 def check_precision(precision: str) -> str:

@@ -287,8 +287,8 @@ def ratio_distributions(
     arrays = [
         np.asarray(per_group[group], float) for per_group in ratios.values() for group in groups
     ]
-    finite = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in arrays] or [np.ones(1)])
-    finite = finite if len(finite) else np.ones(1)
+    finite = np.concatenate([np.ones(0), *(a[np.isfinite(a) & (a > 0)] for a in arrays)])
+    finite = finite if len(finite) else np.ones(1)  # nothing finite: an axis around 1
     pooled_values = [
         v for per in pooled.values() for v in per.values() if v is not None and np.isfinite(v)
     ]

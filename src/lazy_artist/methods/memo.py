@@ -76,7 +76,7 @@ class RunMemo:
         epochs: int,
         seed: int,
         device: torch.device | str,
-        precision: str = "bf16",
+        precision: str,
     ) -> str:
         if self._code is None:
             self._code = training_code_digest()

@@ -12,6 +12,7 @@ from lazy_artist.data.canvas import Canvas
 from lazy_artist.methods.algorithms import Algorithm, build_algorithm
 from lazy_artist.methods.memo import RunMemo
 from lazy_artist.methods.trainer import MethodResult, train_algorithm
+from lazy_artist.precision import TRAINING_PRECISION
 
 
 def fit_method(
@@ -24,7 +25,7 @@ def fit_method(
     device: torch.device | str = "cpu",
     backbone: str = "cheater_cnn",
     memo: RunMemo | None = None,
-    precision: str = "bf16",
+    precision: str = TRAINING_PRECISION,
 ) -> tuple[Algorithm, MethodResult]:
     """Train ``name`` on ``canvas`` (selection on validation only); returns the algorithm, whose
     network holds the selected epoch's weights, and the run's record. With ``memo``, an identical

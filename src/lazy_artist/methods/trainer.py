@@ -24,7 +24,13 @@ from torch import nn
 from lazy_artist.data.canvas import Canvas, CanvasSplit
 from lazy_artist.methods.algorithms import INPUT_KINDS, Algorithm, Batch, get_algorithm_class
 from lazy_artist.metrics import accuracy
-from lazy_artist.precision import autocast, channels_last, channels_last_module, check_precision
+from lazy_artist.precision import (
+    TRAINING_PRECISION,
+    autocast,
+    channels_last,
+    channels_last_module,
+    check_precision,
+)
 from lazy_artist.training import (
     checkpoint_extra,
     configure_threads,
@@ -124,7 +130,7 @@ def train_algorithm(
     selection: str = DEFAULT_SELECTION,
     progress: bool = True,
     eval_every_epoch: bool = True,
-    precision: str = "bf16",
+    precision: str = TRAINING_PRECISION,
 ) -> MethodResult:
     """Train on ``canvas["train"]`` for ``epochs``; keep the epoch the selection rule prefers.
 
