@@ -23,8 +23,15 @@ def install_project(session: nox.Session, extras: str = "") -> None:
 
 @nox.session
 def report(session: nox.Session) -> None:
-    """Run every task that needs it and write report/report.{html,pdf} and report/summary.json."""
+    """Obtain the data the selected tasks read, run every task that needs it and write
+    report/report.{html,pdf} and report/summary.json."""
     install_project(session)
+    # Same arguments as the build, so the data step checks exactly the tasks it will run; as
+    # root with apt-get it installs FashionMNIST's Debian package, otherwise it stops here with
+    # the command to run (or --skip t7).
+    session.run(
+        "python", "-m", "lazy_artist", "data", "--install", "--profile", "full", *session.posargs
+    )
     session.run("python", "-m", "lazy_artist", "build", "--profile", "full", *session.posargs)
 
 

@@ -13,8 +13,10 @@
 # %% [markdown]
 # # T1: the cheater
 #
-# A small CNN trained with plain cross-entropy on the easy training split. The checkpoint is
-# selected on easy validation accuracy only; the hard test set is evaluated, never used to choose.
+# The cheater is T4's ERM on the `cheater_cnn` backbone with that backbone's recipe (plain
+# cross-entropy on the easy training split, checkpoint selected on easy validation only): one
+# model, trained once, through the same code path as every T4 method. T1 loads it and asks what
+# it learned; the hard test set is evaluated, never used to choose.
 
 # %% tags=["parameters"]
 output_dir = "build/scratch/t1"  # the builder injects the task's staging directory
@@ -23,16 +25,10 @@ profile = "quick"
 seed = 0
 device = "auto"
 data_root = "data"
-model = "cheater_cnn"
-width = 8  # channels of conv1 (conv2 and conv3 have twice as many)
-epochs = 7
-batch_size = 128
-lr = 3e-3
-schedule = "cosine"  # learning rate per step: "cosine" (to zero) or "constant"
+model = "cheater"  # a lazy_artist.zoo name: ERM on cheater_cnn, seed 0
 min_easy_val_acc = 0.95  # expected finding: the cheater does well when colour agrees ...
 max_hard_test_acc = 0.30  # ... and badly when it does not
 min_colour_following = 0.5  # probe: share of other digits read as the painted colour's digit
-standalone_canvas = {"n_train": 6000, "n_val": 1000, "n_test": 2000}  # only without upstream t0
 
 # %%
 import time
@@ -41,8 +37,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lazy_artist.data.canvas import COLOUR_NAMES, build_canvas, load_canvas
-from lazy_artist.data.mnist import load_mnist
+from lazy_artist.data.canvas import COLOUR_NAMES, load_canvas
+from lazy_artist.methods.selection import RULE_LABELS
 from lazy_artist.metrics import (
     accuracy,
     colour_probe,
@@ -50,16 +46,16 @@ from lazy_artist.metrics import (
     confusion_matrix,
     digit_colour_accuracy_grid,
 )
-from lazy_artist.models import build_model
 from lazy_artist.plots import (
     accuracy_grid,
     colour_probe_heatmap,
     confusion_matrices,
-    training_curves,
+    method_learning_curves,
 )
 from lazy_artist.results import Recorder, artefact
 from lazy_artist.runtime import resolve_device, seed_everything
-from lazy_artist.training import predict, save_checkpoint, train_classifier
+from lazy_artist.training import predict
+from lazy_artist.zoo import load_study_model
 
 seed_everything(seed)
 torch_device = resolve_device(device)
@@ -67,53 +63,21 @@ rec = Recorder(output_dir, task="t1")
 started = time.perf_counter()
 
 # %% [markdown]
-# ## The canvas from T0
+# ## The canvas from T0 and the cheater from T4
 
 # %%
-if "t0" in upstream:
-    canvas = load_canvas(artefact(Path(upstream["t0"]), "canvas.npz"))
-    rec.metric("canvas_from", "t0")
-else:
-    # Standalone run (no builder): build a canvas in place with the same library code.
-    canvas = build_canvas(load_mnist(data_root), seed=seed, **standalone_canvas)
-    rec.metric("canvas_from", "built in place (standalone)")
+canvas = load_canvas(artefact(Path(upstream["t0"]), "canvas.npz"))
+rec.metric("canvas_from", "t0")
 rec.metric("bias", canvas.bias)
 print(canvas.sizes())
-
-# %% [markdown]
-# ## Training
-
-# %%
-net = build_model(model, in_channels=3, width=width)
-train = canvas["train"]
-eval_sets = {
-    "val": (canvas["val"].images, canvas["val"].labels),  # selects the checkpoint
-    "conflict_val": (canvas["conflict_val"].images, canvas["conflict_val"].labels),  # monitored
-    "hard_test": (canvas["hard_test"].images, canvas["hard_test"].labels),  # curve only
-}
-result = train_classifier(
-    net,
-    (train.images, train.labels),
-    eval_sets,
-    epochs=epochs,
-    batch_size=batch_size,
-    lr=lr,
-    seed=seed,
-    device=torch_device,
-    select_on="val",
-    schedule=schedule,
-)
-cheater = result.model
-save_checkpoint(
-    rec.artefact_path("model.pt"),
-    model,
-    cheater,
-    extra={"selected_epoch": result.selected_epoch, "selection_rule": result.selection_rule},
-)
-rec.metric("selected_epoch", result.selected_epoch)
-rec.metric("selection_rule", result.selection_rule)
-rec.metric("train_seconds", result.seconds)
+study = load_study_model(upstream, model, torch_device)
+cheater = study.network
+rec.metric("model", study.record())
+rec.metric("backbone", study.backbone)
+rec.metric("selected_epoch", study.meta["selected_epoch"])
+rec.metric("selection_rule", RULE_LABELS[study.rule])
 rec.metric("n_parameters", sum(p.numel() for p in cheater.parameters()))
+print(study.record())
 
 # %%
 preds = {}
@@ -128,26 +92,41 @@ rec.metric("train_acc", acc["train"])
 print(acc)
 
 # %%
-history_keys = list(result.history[0])
+history = study.meta["history"]
 rec.table(
     "history",
-    columns=history_keys,
-    rows=[[row[key] for key in history_keys] for row in result.history],
+    columns=["epoch", "train loss", "easy val", "conflict val", "hard test", "seconds"],
+    rows=[
+        [
+            row["epoch"],
+            row["losses"]["loss"],
+            row["acc_val"],
+            row["acc_conflict_val"],
+            row["acc_hard_test"],
+            row["seconds"],
+        ]
+        for row in history
+    ],
     caption=(
-        f"Per-epoch training loss and accuracies; epoch {result.selected_epoch} was kept "
-        f"({result.selection_rule})."
+        f"Per-epoch training loss and accuracies of T4's run ({study.name}: {study.method} on "
+        f"{study.backbone}, seed {study.seed}); epoch {study.meta['selected_epoch']} was kept "
+        f"({RULE_LABELS[study.rule]})."
     ),
     formats={
-        key: (".1%" if key.endswith("acc") or key.startswith("acc_") else ".4f")
-        for key in history_keys[1:]
+        "train loss": ".4f",
+        "easy val": ".1%",
+        "conflict val": ".1%",
+        "hard test": ".1%",
+        "seconds": ".1f",
     },
 )
-fig = training_curves(result.history, result.selected_epoch)
+fig = method_learning_curves({study.name: [history]})
 rec.figure(
     "curves",
     fig,
-    f"Training curves over {len(result.history)} epochs; the kept epoch {result.selected_epoch} "
-    f"has easy validation {easy_val:.1%} and hard test {hard_test:.1%}.",
+    f"Training curves over {len(history)} epochs (T4's run); the kept epoch "
+    f"{study.meta['selected_epoch']} has easy validation {easy_val:.1%} and hard test "
+    f"{hard_test:.1%}.",
 )
 plt.show()
 

@@ -6,7 +6,7 @@ samples searched one at a time, which is what an unbatched implementation would 
 
 The model is the study's cheater architecture, by default trained for a few seconds on synthetic
 colour-coded strokes (so no data or build is needed); ``--checkpoint`` attacks a trained one
-(e.g. build/quick/t1/artefacts/model.pt) instead. Prints one JSON line.
+(e.g. T1's cheater, build/quick/t4/artefacts/models/cheater_cnn/erm-seed0-easy_val.pt) instead. Prints one JSON line.
 """
 
 from __future__ import annotations

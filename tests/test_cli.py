@@ -1,5 +1,6 @@
 """Bad command-line input is rejected with a clear message before any work starts."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -21,16 +22,22 @@ def checkout(tmp_path) -> Path:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "t9", "--profile", "quick"], "unknown task 't9': known tasks are t0, t1, t4"),
+        (["run", "t9", "--profile", "quick"], "unknown task 't9': known tasks are t0, t1, t2, t3, t4"),
         (["build", "--only", "t1", "nope", "--profile", "quick"], "unknown task 'nope'"),
         (["build", "--profile", "huge"], "unknown profile 'huge': choose one of quick, full"),
-        (["build", "--profile", "quick", "--set", "t1.epochs=many"], "expected int"),
+        (["build", "--profile", "quick", "--set", "t7.epochs=many"], "expected int"),
         (
             ["build", "--profile", "quick", "--set", "t1.epoch=3"],
             "task t1 has no parameter 'epoch'",
         ),
         (["build", "--profile", "quick", "--set", "t1.device=tpu"], "unknown device 'tpu'"),
         (["render", "--profile", "quick"], "no build of profile 'quick' yet"),
+        (["build", "--profile", "quick", "--skip", "t9"], "unknown task 't9'"),
+        (["build", "--profile", "quick", "--skip", "t7", "tx"], "unknown task 'tx'"),
+        (["build", "--profile", "quick", "--skip", "t0"], "cannot skip t0: t1, "),
+        (["run", "t2", "--profile", "quick", "--skip", "t1"], "cannot skip t1: t2 need(s) it"),
+        (["build", "--only", "t7", "--skip", "t7", "--profile", "quick"], "nothing to build"),
+        (["build", "--profile", "quick", "--baseline", "nope.json"], "nope.json does not exist"),
     ],
 )
 def test_bad_input_is_rejected_before_any_work(checkout, capsys, argv, message):
@@ -74,8 +81,8 @@ def assert_rejected_before_any_work(checkout, capsys, assignment: str, message: 
         ("t5.threads=-1", "threads must be an integer >= 0"),
         ("t0.bias=1.2", "bias must be a fraction"),
         ("t1.model=resnet", "unknown model 'resnet'"),
-        ("t4.backbone=resnet", "unknown backbone 'resnet'"),
-        ("t4.precision=fp16", "precision must be one of fp32, bf16"),
+        ("t4.backbones=resnet", "unknown or missing backbone(s) 'resnet'"),
+        ('t4.recipes={"lenet_cnn":{"precision":"fp16"}}', "precision must be one of"),
         ("t4.min_converged_easy_val=2", "min_converged_easy_val must be a fraction"),
     ],
 )
@@ -120,7 +127,7 @@ def test_bad_attack_and_inductive_bias_values_are_rejected_before_any_work(
     [
         ("t6.configs=conv2:max", "aggregation one of spatial_mean, per_position, vector"),
         ("t6.configs=conv7:spatial_mean", "no model has a layer 'conv7'"),
-        ("t6.compare_model=wizard", "compare_model: unknown T4 method 'wizard'"),
+        ("t6.compare_model=wizard", "compare_model: unknown model 'wizard'"),
         ("t6.n_random_draws=1", "n_random_draws must be an integer >= 2"),
     ],
 )
@@ -143,3 +150,32 @@ def test_bad_prober_and_interrogation_values_are_rejected_before_any_work(
     checkout, capsys, assignment, message
 ):
     assert_rejected_before_any_work(checkout, capsys, assignment, message)
+
+
+def test_diff_prints_what_changed_between_two_summaries(tmp_path, capsys):
+    def summary(acc: float, status: str, key: str) -> dict:
+        task = {"status": status, "checks": {"holds": True}, "metrics": {"m": {"acc": acc}}}
+        return {"profile": "quick", "tasks": {"t1": {**task, "key": key}}}
+
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    before.write_text(json.dumps(summary(0.5, "cached", "a")))
+    after.write_text(json.dumps(summary(0.75, "complete", "b")))
+    assert main(["--root", str(tmp_path), "diff", str(before), str(after)]) == 0
+    out = capsys.readouterr().out
+    assert "t1    m.acc   0.5     0.75  +0.25" in out
+    assert "re-ran: inputs changed" in out
+    assert main(["--root", str(tmp_path), "diff", str(before), str(before)]) == 0
+    assert "no change" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "does not exist"), ("{oops", "is not valid JSON"), ("[]", "no 'tasks' object")],
+)
+def test_diff_rejects_a_missing_or_malformed_summary(tmp_path, capsys, content, message):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps({"tasks": {}}))
+    if content is not None:
+        bad.write_text(content)
+    assert main(["--root", str(tmp_path), "diff", str(good), str(bad)]) == EXIT_BAD_INPUT
+    assert message in capsys.readouterr().err

@@ -70,11 +70,20 @@ def test_quick_build_writes_the_report(quick_build):
     t4 = summary["tasks"]["t4"]["metrics"]
     from lazy_artist.methods.algorithms import ALGORITHMS
 
-    assert set(t4["methods"]) == set(ALGORITHMS), "the quick profile runs every registered method"
-    for method in t4["methods"].values():
-        assert {"hard_test_acc_mean", "hard_test_acc_std", "easy_val_acc_mean", "n_seeds"} <= set(
-            method
-        )
+    assert set(t4["methods"]) == set(t4["backbones"]) == {"cheater_cnn", "lenet_cnn"}
+    for backbone, rules in t4["methods"].items():
+        assert set(rules) == {"easy_val", "conflict_val"}, backbone
+        for rule, table in rules.items():
+            assert set(table) == set(ALGORITHMS), "the quick profile runs every method"
+            for method in table.values():
+                assert {
+                    "hard_test_acc_mean",
+                    "hard_test_acc_ci95",
+                    "easy_val_acc_ci95",
+                    "conflict_val_acc_ci95",
+                    "n_seeds",
+                    "group",
+                } <= set(method), (backbone, rule)
     assert t4["best_method"] != "gray_oracle"
 
 
@@ -114,5 +123,8 @@ def test_a_t4_rerun_reuses_every_training_run_from_the_memo(checkout):
     runs = before["metrics"]["runs_trained"] + before["metrics"]["runs_reused"]
     assert after["metrics"]["runs_trained"] == 0 and after["metrics"]["runs_reused"] == runs
     assert after["metrics"]["training_seconds_total"] == before["metrics"]["training_seconds_total"]
-    for name, row in before["metrics"]["methods"].items():
-        assert after["metrics"]["methods"][name]["hard_test_acc_mean"] == row["hard_test_acc_mean"]
+    for backbone, rules in before["metrics"]["methods"].items():
+        for rule, table in rules.items():
+            for name, row in table.items():
+                moved = after["metrics"]["methods"][backbone][rule][name]
+                assert moved["hard_test_acc_mean"] == row["hard_test_acc_mean"]

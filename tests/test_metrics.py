@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lazy_artist.metrics import accuracy, colour_probe, confusion_matrix, digit_colour_accuracy_grid
+from lazy_artist.data.canvas import COLOUR_NAMES
+from lazy_artist.metrics import (
+    accuracy,
+    colour_probe,
+    confusion_matrix,
+    digit_colour_accuracy_grid,
+    per_colour_accuracy,
+)
 
 
 def test_confusion_matrix_matches_a_brute_force_count():
@@ -45,3 +52,23 @@ def test_colour_probe_shares_and_following():
     assert probe.follows[0] == 0.0
     assert probe.follows_overall == pytest.approx(11 / sum(np.sum(labels != c) for c in range(10)))
     assert probe.shares[3, 3] == 1.0 and probe.shares[1, 1] == 3 / 12
+
+
+def test_per_colour_accuracy_counts_each_stroke_colour():
+    labels = np.array([1, 2, 3, 4, 5, 6])
+    preds = np.array([1, 0, 3, 4, 0, 0])
+    colours = np.array([9, 9, 9, 0, 0, 3])
+    result = per_colour_accuracy(preds, labels, colours)
+    assert list(result) == list(COLOUR_NAMES) and list(result)[9] == "gray"
+    assert result["gray"] == {"index": 9, "n": 3, "accuracy": pytest.approx(2 / 3)}
+    assert result["red"] == {"index": 0, "n": 2, "accuracy": 0.5}
+    assert result["yellow"] == {"index": 3, "n": 1, "accuracy": 0.0}
+    assert result["green"] == {"index": 1, "n": 0, "accuracy": None}
+    assert sum(entry["n"] for entry in result.values()) == len(labels)
+
+
+def test_per_colour_accuracy_rejects_bad_input():
+    with pytest.raises(ValueError, match="same length"):
+        per_colour_accuracy(np.zeros(3), np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match="palette"):
+        per_colour_accuracy(np.zeros(2), np.zeros(2), np.array([0, 10]))

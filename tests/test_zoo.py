@@ -4,46 +4,140 @@ import torch
 from lazy_artist.methods.algorithms import build_algorithm
 from lazy_artist.methods.artefacts import MethodIndex
 from lazy_artist.methods.trainer import MethodResult
-from lazy_artist.models import build_model
-from lazy_artist.training import save_checkpoint
-from lazy_artist.zoo import CHEATER, load_study_model, parse_model_names
+from lazy_artist.zoo import (
+    CHEATER,
+    DEFAULT_BACKBONE,
+    ModelName,
+    load_study_model,
+    parse_model_name,
+    parse_model_names,
+)
 
 
 def _result(method: str) -> MethodResult:
-    return MethodResult(method, {}, [], 1, "val", 0.5, {}, 0.0, 0.0, 0, 0)
+    selections = {
+        rule: {"epoch": 1, "score": 0.5, "selected": {"val": 0.5}}
+        for rule in ("easy_val", "conflict_val")
+    }
+    return MethodResult(method, {}, [], 1, "val", 0.5, {}, 0.0, 0.0, 0, 0, selections=selections)
 
 
 @pytest.fixture
 def upstream(tmp_path):
-    t1 = tmp_path / "t1"
-    save_checkpoint(t1 / "artefacts" / "model.pt", "cheater_cnn", build_model("cheater_cnn"))
+    """A T4 index with erm/gray_oracle on both backbones, seeds 0 and 1, both rules each
+    (the conflict_val checkpoint is a different network, so the rule visibly matters)."""
     t4 = tmp_path / "t4"
-    index = MethodIndex(t4 / "artefacts" / "models")
-    for method in ("erm", "gray_oracle"):
-        algorithm = build_algorithm(method, None, backbone_kwargs={"width": 4}, seed=0)
-        index.add(method, 0, algorithm, _result(method))
-    index.set_best("gray_oracle")
+    index = MethodIndex(t4 / "artefacts" / "models", default_backbone=DEFAULT_BACKBONE)
+    nets = {}
+    for backbone, rule in (("cheater_cnn", "easy_val"), ("lenet_cnn", "conflict_val")):
+        for method in ("erm", "gray_oracle"):
+            for seed in (0, 1):
+                algorithm = build_algorithm(
+                    method, None, backbone=backbone, backbone_kwargs={"width": 4}, seed=seed
+                )
+                other = build_algorithm(
+                    method, None, backbone=backbone, backbone_kwargs={"width": 4}, seed=seed + 10
+                )
+                algorithm.rule_states = {
+                    "easy_val": algorithm.network.state_dict(),
+                    "conflict_val": other.network.state_dict(),
+                }
+                index.add(method, seed, algorithm, _result(method), default_rule=rule)
+                nets[(backbone, method, seed, "easy_val")] = algorithm.network
+                nets[(backbone, method, seed, "conflict_val")] = other.network
+        index.set_best("gray_oracle", backbone=backbone, rule="conflict_val")
+        index.set_best("erm", backbone=backbone, rule="easy_val")
     index.save()
-    return {"t1": str(t1), "t4": str(t4)}
+    return {"t4": str(t4)}, nets
 
 
-def test_loads_the_cheater_and_t4_methods_by_name(upstream):
-    cheater = load_study_model(upstream, CHEATER)
-    assert (cheater.name, cheater.source, cheater.input_kind) == ("cheater", "t1", "colour")
-    assert cheater.network(torch.rand(2, 3, 28, 28)).shape == (2, 10)
-    best = load_study_model(upstream, "best")
-    # "best" resolves to the winner's own name and its input kind.
-    assert (best.name, best.source, best.input_kind) == ("gray_oracle", "t4", "gray")
-    assert best.network(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+def _same(model, network, channels=3):
+    x = torch.rand(2, channels, 28, 28)
+    network.eval()
+    return torch.allclose(model.network(x), network(x))
 
 
-def test_missing_upstream_or_unknown_method_is_a_clear_error(upstream):
-    with pytest.raises(KeyError, match="t1"):
-        load_study_model({"t4": upstream["t4"]}, CHEATER)
+def test_the_cheater_is_erm_on_the_cheater_backbone_seed_0_under_its_recipe_rule(upstream):
+    dirs, nets = upstream
+    cheater = load_study_model(dirs, CHEATER)
+    assert (cheater.name, cheater.source, cheater.input_kind) == ("cheater", "t4", "colour")
+    assert (cheater.backbone, cheater.method, cheater.seed, cheater.rule) == (
+        "cheater_cnn",
+        "erm",
+        0,
+        "easy_val",
+    )
+    assert _same(cheater, nets[("cheater_cnn", "erm", 0, "easy_val")])
+    same = load_study_model(dirs, "erm@cheater_cnn")
+    assert same.name == "erm@cheater_cnn" and _same(
+        same, nets[("cheater_cnn", "erm", 0, "easy_val")]
+    )
+    assert load_study_model(dirs, "cheater#1").seed == 1
+
+
+def test_names_select_backbone_seed_and_rule(upstream):
+    dirs, nets = upstream
+    model = load_study_model(dirs, "erm@lenet_cnn#1")
+    assert (model.backbone, model.seed, model.rule) == ("lenet_cnn", 1, "conflict_val")
+    assert _same(model, nets[("lenet_cnn", "erm", 1, "conflict_val")])
+    model = load_study_model(dirs, "erm@lenet_cnn#1:easy_val")
+    assert model.rule == "easy_val" and _same(model, nets[("lenet_cnn", "erm", 1, "easy_val")])
+    # The seed argument applies when the name has none.
+    assert load_study_model(dirs, "erm@lenet_cnn", seed=1).seed == 1
+    assert model.record()["backbone"] == "lenet_cnn"
+
+
+def test_old_names_keep_their_meaning_on_the_default_backbone(upstream):
+    dirs, nets = upstream
+    erm = load_study_model(dirs, "erm")
+    assert erm.name == "erm" and erm.backbone == DEFAULT_BACKBONE
+    best = load_study_model(dirs, "best")
+    # "best" resolves to the winner's own name (oracle-style rule) and its input kind.
+    assert (best.name, best.input_kind, best.rule) == ("gray_oracle", "gray", "conflict_val")
+    assert _same(best, nets[(DEFAULT_BACKBONE, "gray_oracle", 0, "conflict_val")], channels=1)
+    winner = load_study_model(dirs, "best@cheater_cnn")
+    assert winner.name == "gray_oracle@cheater_cnn" and winner.backbone == "cheater_cnn"
+    assert load_study_model(dirs, "best@cheater_cnn:easy_val").method == "erm"
+
+
+def test_missing_upstream_or_unknown_model_is_a_clear_error(upstream):
+    dirs, _ = upstream
     with pytest.raises(KeyError, match="t4"):
-        load_study_model({"t1": upstream["t1"]}, "erm")
+        load_study_model({}, CHEATER)
     with pytest.raises(KeyError, match="no 'dann' model"):
-        load_study_model(upstream, "dann")
+        load_study_model(dirs, "dann")
+    with pytest.raises(KeyError, match="for seed 7"):
+        load_study_model(dirs, "erm#7")
+
+
+@pytest.mark.parametrize(
+    ("name", "parsed"),
+    [
+        ("cheater", ModelName("cheater", None, None, None)),
+        ("best@cheater_cnn", ModelName("best", "cheater_cnn", None, None)),
+        ("cf_invar@lenet_cnn#1", ModelName("cf_invar", "lenet_cnn", 1, None)),
+        ("erm#2:easy_val", ModelName("erm", None, 2, "easy_val")),
+    ],
+)
+def test_parse_model_name(name, parsed):
+    assert parse_model_name(name) == parsed
+    assert parsed.display() == name
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("resnet", "unknown model 'resnet'"),
+        ("erm@resnet", "unknown backbone 'resnet'"),
+        ("erm:hard_test", "unknown selection rule 'hard_test'"),
+        ("cheater@lenet_cnn", "ERM on cheater_cnn"),
+        ("erm#one", "is not <model>"),
+        ("", "is not <model>"),
+    ],
+)
+def test_bad_names_fail_with_one_clear_line(name, message):
+    with pytest.raises(ValueError, match=message):
+        parse_model_name(name)
 
 
 def test_parse_model_names():

@@ -1,20 +1,28 @@
-"""Command line: ``python -m lazy_artist {build,run,render,status,clean,tasks}``.
+"""Command line: ``python -m lazy_artist {build,run,render,status,clean,tasks,data,diff}``.
 
 Exit codes: 0 everything complete or cached; 1 a task failed or was blocked (the report is
-still written); 2 bad input, rejected before any work; 3 the report could not be rendered.
+still written); 2 bad input (or, for ``data``, a data source missing), rejected before any
+work; 3 the report could not be rendered.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
+import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
-from lazy_artist.builder.build import build
+from lazy_artist.builder.build import build, select_tasks
+from lazy_artist.builder.changes import compare_summaries, load_summary
 from lazy_artist.builder.comparison import check_reference_file
+from lazy_artist.builder.lock import build_lock, release_all
 from lazy_artist.builder.params import (
     BuildInputError,
     check_profile,
@@ -22,13 +30,15 @@ from lazy_artist.builder.params import (
     parse_overrides,
     resolve_params,
 )
-from lazy_artist.builder.project import Project
+from lazy_artist.builder.project import BUILDER_BUILD_ENTRIES, Project
 from lazy_artist.builder.publish import publish
 from lazy_artist.builder.render import RenderError
-from lazy_artist.builder.store import BuildStore
+from lazy_artist.builder.store import BuildStore, StoredRecordError
 from lazy_artist.builder.tasks import PROFILES
+from lazy_artist.data.provision import needed_datasets, provision
 
 EXIT_OK, EXIT_TASK_FAILED, EXIT_BAD_INPUT, EXIT_RENDER_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +77,38 @@ def _parser() -> argparse.ArgumentParser:
             "--no-render", action="store_true", help="run tasks but do not write the report"
         )
         command.add_argument("--quiet", action="store_true", help="do not stream notebook output")
+        add_lock_options(command)
+        command.add_argument(
+            "--skip",
+            nargs="+",
+            default=[],
+            metavar="TASK",
+            help="leave these tasks out (e.g. --skip t7); a task others need cannot be skipped",
+        )
+        add_baseline_option(command)
+
+    def add_lock_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--no-wait",
+            action="store_true",
+            help="if another build of the profile is running, exit (2) instead of waiting",
+        )
+        command.add_argument(
+            "--lock-timeout",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="wait at most this long for another build of the profile (default: no limit)",
+        )
+
+    def add_baseline_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--baseline",
+            type=Path,
+            default=None,
+            metavar="SUMMARY_JSON",
+            help="compare with this summary.json (default: the previous build of the profile)",
+        )
 
     build_cmd = commands.add_parser(
         "build", help="run every task that needs it, then write the report"
@@ -84,12 +126,32 @@ def _parser() -> argparse.ArgumentParser:
         "render", help="re-write the report from the last build, running nothing"
     )
     render_cmd.add_argument("--profile", default="full")
+    add_lock_options(render_cmd)
+    add_baseline_option(render_cmd)
+    data_cmd = commands.add_parser(
+        "data",
+        help="check (with --install: provide) the data the selected tasks read, before a build",
+    )
+    data_cmd.add_argument(
+        "--install",
+        action="store_true",
+        help="install what is missing where this machine allows it (apt-get, as root)",
+    )
+    data_cmd.add_argument("--only", nargs="+", default=None, metavar="TASK")
+    # The build options too, so that `nox -s report -- ARGS` can hand the same ARGS to both.
+    add_build_options(data_cmd)
+    diff_cmd = commands.add_parser(
+        "diff", help="what changed between two summary.json files (the report's changes table)"
+    )
+    diff_cmd.add_argument("before", type=Path)
+    diff_cmd.add_argument("after", type=Path)
     status_cmd = commands.add_parser("status", help="show each task's cache state")
     status_cmd.add_argument("--profile", default="full")
     clean_cmd = commands.add_parser(
         "clean", help="delete the build cache (one profile or all) and the report"
     )
     clean_cmd.add_argument("--profile", default=None, help="only this profile's cache")
+    add_lock_options(clean_cmd)
     commands.add_parser("tasks", help="list tasks with their parameters per profile")
     return parser
 
@@ -97,14 +159,106 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     project = Project(args.root.resolve())
+    # Signal handlers can only be set from the main thread (a caller's worker thread keeps
+    # the KeyboardInterrupt path below).
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler = (
+        signal.signal(signal.SIGINT, _on_interrupt(project)) if in_main_thread else None
+    )
     try:
         return _COMMANDS[args.command](project, args)
     except BuildInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except StoredRecordError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except RenderError as error:
         print(f"error: the report could not be rendered: {error}", file=sys.stderr)
         return EXIT_RENDER_FAILED
+    except OSError as error:
+        print(f"error: {_os_error_line(error)}", file=sys.stderr)
+        return EXIT_RENDER_FAILED
+    except KeyboardInterrupt:  # raised where the handler was not installed (another thread)
+        _stop_child_processes()
+        print(INTERRUPTED_LINE, file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous_handler)
+        release_all()
+
+
+INTERRUPTED_LINE = (
+    "interrupted: the notebook kernel was stopped and the run in progress discarded; every "
+    "result committed before it is kept (run the same command again to resume)"
+)
+
+
+def _on_interrupt(project: Project):
+    """Ctrl-C: stop the kernel, drop this process's staging, say so in one line and exit 130.
+
+    Exiting here, instead of unwinding a KeyboardInterrupt through papermill's event loop,
+    spares the user the tracebacks of its half-shut-down sockets. Nothing committed is at
+    risk: commits are renames, and the next build restores a result caught mid-commit.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        _stop_child_processes()
+        for staging in project.build_dir.glob(f"*/.staging/*-{os.getpid()}-*"):
+            shutil.rmtree(staging, ignore_errors=True)
+        sys.stderr.write(INTERRUPTED_LINE + "\n")
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+    return handler
+
+
+def _os_error_line(error: OSError) -> str:
+    """One line: what could not be written or read, and what to do about it."""
+    path = error.filename or "an output path"
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC:
+        fix = "free some disk space and run again"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = f"make {path} writable (or pass --root to a writable copy) and run again"
+    elif error.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        fix = f"a file or directory is in the way at {path}: move it aside and run again"
+    elif error.errno == errno.ENOENT:
+        fix = f"{path} is missing: check the path (or run `python -m lazy_artist clean`) and run again"
+    else:
+        fix = "fix the path and run again"
+    return f"cannot write or read {path}: {reason}: {fix}"
+
+
+def _stop_child_processes(grace_s: float = 3.0) -> None:
+    """Stop the notebook kernel (and any other child) of this process: SIGTERM, then SIGKILL
+    after ``grace_s``. jupyter starts kernels in their own session, so the terminal's Ctrl-C
+    never reaches them; left alone they would keep computing in the background."""
+    me = os.getpid()
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and int(fields[1]) == me:
+            children.append(int(stat.parent.name))
+    for pid in children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while children and time.monotonic() < deadline:
+        for pid in list(children):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    continue
+            children.remove(pid)
+        time.sleep(0.05)
+    for pid in children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 def _build(project: Project, args: argparse.Namespace) -> int:
@@ -114,6 +268,8 @@ def _build(project: Project, args: argparse.Namespace) -> int:
         check_task_names(project.graph, only)
     overrides = parse_overrides(project.graph, args.assignments)
     check_reference_file(project.root)
+    if args.baseline:
+        load_summary(args.baseline)  # a missing or malformed baseline stops before any work
     started = time.perf_counter()
     result = build(
         project,
@@ -123,9 +279,13 @@ def _build(project: Project, args: argparse.Namespace) -> int:
         keep_going=not args.fail_fast,
         overrides=overrides,
         stream=not args.quiet,
+        skip=args.skip,
+        wait=not args.no_wait,
+        lock_timeout_s=args.lock_timeout,
+        keep_lock=True,  # held through publish; main() releases it
     )
     if not args.no_render:
-        outputs = publish(project, result.as_record())
+        outputs = publish(project, result.as_record(), baseline=args.baseline)
         print(
             f"report: {', '.join(str(path.relative_to(project.root)) for path in outputs)}",
             file=sys.stderr,
@@ -140,7 +300,9 @@ def _print_outcomes(record: dict) -> None:
         runtime = f"{outcome['runtime_s']:.1f}s" if outcome.get("runtime_s") is not None else "-"
         detail = ""
         if outcome.get("error"):
-            detail = f"  {outcome['error']['error']}: {outcome['error']['message']}"
+            # The first line only: the full message (and traceback) was printed as it happened.
+            first_line = (outcome["error"]["message"] or "").splitlines()[:1]
+            detail = f"  {outcome['error']['error']}: {''.join(first_line)}"
         elif outcome.get("blocked_by"):
             detail = f"  (needs {', '.join(outcome['blocked_by'])})"
         print(f"{name:4} {outcome['status']:9} {runtime:>8}{detail}", file=sys.stderr)
@@ -148,13 +310,19 @@ def _print_outcomes(record: dict) -> None:
 
 def _render(project: Project, args: argparse.Namespace) -> int:
     check_profile(args.profile)
-    record = BuildStore.for_profile(project.build_dir, args.profile).run_record()
-    if record is None:
+    project.check_project("write the report")
+    store = BuildStore.for_profile(project.build_dir, args.profile)
+    if store.run_record() is None:
         raise BuildInputError(
             f"no build of profile {args.profile!r} yet: run `python -m lazy_artist build --profile {args.profile}` first"
         )
+    # A build of the profile may be committing: read its record once it is done.
+    build_lock(store.root, wait=not args.no_wait, timeout_s=args.lock_timeout, say=_say)
+    record = store.run_record()
     check_reference_file(project.root)
-    outputs = publish(project, record)
+    if args.baseline:
+        load_summary(args.baseline)  # a missing or malformed baseline stops before any work
+    outputs = publish(project, record, baseline=args.baseline)
     print(
         f"report: {', '.join(str(path.relative_to(project.root)) for path in outputs)}",
         file=sys.stderr,
@@ -167,9 +335,12 @@ def _status(project: Project, args: argparse.Namespace) -> int:
     store = BuildStore.for_profile(project.build_dir, args.profile)
     record = store.run_record() or {"tasks": {}}
     for task in project.graph:
-        stored = store.completed_record(task.name)
+        stored = store.completed_record(task.name, warn=_say)
         last = record["tasks"].get(task.name, {})
         current = "fresh" if stored and stored.get("key") == last.get("key") else "stale or absent"
+        damage = store.verify(task.name, stored) if stored else None
+        if damage:  # the next build moves it aside and re-runs the task
+            current = f"damaged ({damage})"
         print(
             f"{task.name:4} last build: {last.get('status', 'never built'):9} stored result: "
             f"{'yes (' + str(stored.get('finished_at')) + ')' if stored else 'none'}; {current}"
@@ -178,15 +349,59 @@ def _status(project: Project, args: argparse.Namespace) -> int:
 
 
 def _clean(project: Project, args: argparse.Namespace) -> int:
+    """Delete only what the builder made, and only inside a lazy-artist project."""
     if args.profile:
         check_profile(args.profile)
-        BuildStore.for_profile(project.build_dir, args.profile).clean()
-    else:
-        shutil.rmtree(project.build_dir, ignore_errors=True)
-    for generated in project.report_dir.glob("*"):
-        if generated.name != "README.md":
-            shutil.rmtree(generated) if generated.is_dir() else generated.unlink()
-    print("cleaned", file=sys.stderr)
+    project.check_project("delete anything")
+    removed: list[Path] = []
+    for profile in [args.profile] if args.profile else list(PROFILES):
+        store = BuildStore.for_profile(project.build_dir, profile)
+        if store.root.is_dir():
+            with build_lock(
+                store.root, wait=not args.no_wait, timeout_s=args.lock_timeout, say=_say
+            ):
+                store.clean()
+            removed.append(store.root)
+    if not args.profile:
+        for name in BUILDER_BUILD_ENTRIES:
+            entry = project.build_dir / name
+            if entry.exists():
+                _remove(entry)
+                removed.append(entry)
+    for entry in project.generated_report_entries():
+        _remove(entry)
+        removed.append(entry)
+    names = ", ".join(str(path.relative_to(project.root)) for path in removed) or "nothing to clean"
+    print(f"cleaned: {names}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _remove(entry: Path) -> None:
+    shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _data(project: Project, args: argparse.Namespace) -> int:
+    check_profile(args.profile)
+    selected = select_tasks(project.graph, args.only, args.skip)
+    overrides = parse_overrides(project.graph, args.assignments)
+    data_roots = {
+        name: project.root
+        / str(resolve_params(project.graph[name], args.profile, overrides)["data_root"])
+        for name in selected
+    }
+    found = provision(needed_datasets(project.graph, selected), data_roots, install=args.install)
+    for name, location in found.items():
+        print(f"data: {name}: {location}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _diff(project: Project, args: argparse.Namespace) -> int:
+    changes = compare_summaries(load_summary(args.before), load_summary(args.after))
+    print(changes.as_text())
     return EXIT_OK
 
 
@@ -207,4 +422,6 @@ _COMMANDS = {
     "status": _status,
     "clean": _clean,
     "tasks": _tasks,
+    "data": _data,
+    "diff": _diff,
 }

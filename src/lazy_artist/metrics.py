@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lazy_artist.data.canvas import N_CLASSES, recolour_all
+from lazy_artist.data.canvas import COLOUR_NAMES, N_CLASSES, recolour_all
 from lazy_artist.training import predict
 
 
@@ -39,6 +39,37 @@ def digit_colour_accuracy_grid(
     np.add.at(hits, (labels, colours), (np.asarray(preds) == labels).astype(float))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+
+
+def per_colour_accuracy(
+    predictions: np.ndarray, labels: np.ndarray, colour_ids: np.ndarray
+) -> dict[str, dict[str, float | int | None]]:
+    """Accuracy among the images of each stroke colour, keyed by colour name in palette order.
+
+    Each entry is ``{"index": palette index, "n": images, "accuracy": share correct}``, with
+    ``accuracy`` None for a colour with no images (so it stays valid JSON). On the hard test
+    set this separates "the model fails on gray strokes" from "the model follows colour".
+    """
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    colour_ids = np.asarray(colour_ids, dtype=np.int64)
+    if not predictions.shape == labels.shape == colour_ids.shape or predictions.ndim != 1:
+        raise ValueError(
+            f"predictions {predictions.shape}, labels {labels.shape} and colour_ids "
+            f"{colour_ids.shape} must be one-dimensional and of the same length"
+        )
+    if colour_ids.size and (colour_ids.min() < 0 or colour_ids.max() >= N_CLASSES):
+        raise ValueError(f"colour_ids must be palette indices 0..{N_CLASSES - 1}")
+    correct = predictions == labels
+    result: dict[str, dict[str, float | int | None]] = {}
+    for colour, name in enumerate(COLOUR_NAMES):
+        members = colour_ids == colour
+        n = int(members.sum())
+        result[name] = {
+            "index": colour,
+            "n": n,
+            "accuracy": float(correct[members].mean()) if n else None,
+        }
+    return result
 
 
 @dataclass

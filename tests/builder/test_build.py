@@ -51,7 +51,7 @@ def test_failure_is_isolated_and_the_report_still_renders(fixture_project):
     assert store.completed_record("explode") is None, "a failed task must not look complete"
     failed = store.failed_dir("explode")
     assert (failed / "error.json").exists() and (failed / "notebook.ipynb").exists()
-    assert not store.staging_dir("explode").exists()
+    assert not store.staging_dirs("explode")
 
     outputs = publish(fixture_project, result.as_record())
     assert [path.name for path in outputs] == ["report.html", "report.pdf", "summary.json"]
@@ -143,9 +143,10 @@ def test_an_interrupted_build_resumes_cleanly(fixture_project):
         stderr=subprocess.DEVNULL,
     )
     try:
-        started_marker = store.staging_dir("consume") / "artefacts" / "started.txt"
         deadline = time.monotonic() + 120
-        while not started_marker.exists():
+        while not any(
+            (d / "artefacts" / "started.txt").exists() for d in store.staging_dirs("consume")
+        ):
             assert process.poll() is None, "the build ended before it could be interrupted"
             assert time.monotonic() < deadline, "consume never started"
             time.sleep(0.2)
@@ -160,7 +161,7 @@ def test_an_interrupted_build_resumes_cleanly(fixture_project):
     result = quiet_build(fixture_project, only=["consume"])
     assert statuses(result)["produce"] == CACHED and statuses(result)["consume"] == COMPLETE
     assert store.completed_record("produce")["finished_at_ns"] == produced
-    assert not store.staging_dir("consume").exists()
+    assert not store.staging_dirs("consume"), "the dead build's staging is cleaned up"
     assert (store.task_dir("consume") / "results.json").exists()
 
 

@@ -5,6 +5,7 @@ import json
 import os
 import stat
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -47,7 +48,11 @@ def test_quarto_on_path_is_used_with_the_exact_commands(fixture_project, tmp_pat
         ["render", "report.qmd", "--to", "html"],
         ["render", "report.qmd", "--to", "typst"],
     ]
-    assert {call["cwd"] for call in calls} == {str(fixture_project.report_dir)}
+    # Quarto renders in the fresh folder beside report/ that then replaces it whole.
+    (cwd,) = {Path(call["cwd"]) for call in calls}
+    assert cwd.parent == fixture_project.root and cwd.name.startswith(".report-new-")
+    assert not cwd.exists(), "the staging folder became report/"
+    assert (fixture_project.report_dir / "report.html").read_text() == "rendered by the stand-in"
     for call in calls:
         assert {"report.qmd", "figures", "style.css", "typst-header.typ"} <= set(call["inputs"])
     # Quarto reads the very document the pandoc path would render, and the helper files its

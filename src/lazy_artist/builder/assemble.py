@@ -4,6 +4,11 @@ Each task's section is rendered on its own: a section whose template breaks (a m
 notebook no longer records, say) shows the error in place and the rest of the report still
 renders. Figures and executed notebooks are copied beside the report so that it is
 self-contained.
+
+Every ``{{ expr }}`` goes through :func:`lazy_artist.builder.markdown.finalize`: text from a
+run is escaped (it can never become markup), markdown built by the helpers here is a
+:class:`~lazy_artist.builder.markdown.Markdown` string and passes as it is. Templates put run
+text in code with the ``code`` / ``code_block`` filters and in the YAML header with ``yaml``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ from lazy_artist.builder.comparison import (
     summary_counts,
     unit_legend,
 )
+from lazy_artist.builder.markdown import (
+    Markdown,
+    code,
+    code_block,
+    escape,
+    finalize,
+    identifier,
+    yaml_string,
+)
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.store import EXECUTED_NOTEBOOK
 from lazy_artist.fileio import atomic_write_text
@@ -37,12 +51,13 @@ REPORT_SOURCE = "report.qmd"
 COMPARISON_TEMPLATE = "sections/comparison.md.j2"
 
 
-def pct(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+# The number filters print digits, '.', '-', '%' and "n/a" only: markdown-safe as they are.
+def pct(value: float | None, digits: int = 1) -> Markdown:
+    return Markdown("n/a" if value is None else f"{100 * value:.{digits}f}%")
 
 
-def num(value: float | None, digits: int = 3) -> str:
-    return (
+def num(value: float | None, digits: int = 3) -> Markdown:
+    return Markdown(
         "n/a"
         if value is None
         else f"{value:.{digits}g}"
@@ -52,20 +67,28 @@ def num(value: float | None, digits: int = 3) -> str:
 
 
 def fmt(value: Any, spec: str = "") -> str:
+    """A value with a format spec; a number's text is :class:`Markdown`, other text is not
+    (it is escaped where it is placed)."""
     if value is None:
-        return "n/a"
+        return Markdown("n/a")
+    if isinstance(value, Markdown):
+        return value
     if spec.endswith("%") and isinstance(value, (int, float)):
         return pct(value, int(spec.strip(".%") or 1))
-    return format(value, spec)
+    text = format(value, spec)
+    return Markdown(text) if isinstance(value, (int, float)) else text
 
 
-def _escape_cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
+def _cell(value: Any) -> Markdown:
+    """One table cell: run text escaped (``|`` included), builder markdown kept; one line."""
+    return Markdown(" ".join(escape(value, newlines="space", line_start=False).splitlines()))
 
 
 def _visible_length(cell: str) -> int:
     """Characters a reader sees: a link counts by its text, markup characters not at all."""
-    return len(re.sub(r"[`*]", "", re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell)))
+    text = re.sub(r"\[((?:\\.|[^\]\\])*)\]\([^)]*\)", r"\1", cell)  # a link by its text
+    text = re.sub(r"(?<!\\)[`*]", "", text)  # unescaped code and emphasis marks
+    return len(re.sub(r"\\(.)", r"\1", text))  # an escaped character is one character
 
 
 def markdown_table(table: dict[str, Any], label: str) -> str:
@@ -77,12 +100,12 @@ def markdown_table(table: dict[str, Any], label: str) -> str:
     columns, formats = table["columns"], table.get("formats", {})
     body = [
         [
-            _escape_cell(fmt(cell, formats.get(column, "")))
+            _cell(fmt(cell, formats.get(column, "")))
             for column, cell in zip(columns, row, strict=True)
         ]
         for row in table["rows"]
     ]
-    header = [_escape_cell(str(column)) for column in columns]
+    header = [_cell(str(column)) for column in columns]
     lines = ["| " + " | ".join(header) + " |"]
     separators = []
     for index in range(len(columns)):
@@ -94,13 +117,30 @@ def markdown_table(table: dict[str, Any], label: str) -> str:
     lines.append("|" + "|".join(separators) + "|")
     lines.extend("| " + " | ".join(cells) + " |" for cells in body)
     lines.append("")
-    lines.append(f": {table['caption']} {{#tbl-{label}}}")
-    return "\n".join(lines) + "\n"
+    lines.append(
+        f": {escape(table['caption'], 'space', line_start=False)} {{#tbl-{identifier(label)}}}"
+    )
+    return Markdown("\n".join(lines) + "\n")
 
 
-def markdown_figure(figure: dict[str, Any], path: str, label: str, source: str) -> str:
-    caption = f"{figure['caption']} *(drawn by `{source}`)*"
-    return f'![{caption}]({path}){{#fig-{label} width="{figure.get("width", "100%")}"}}\n'
+# A figure width as Quarto and pandoc take it ("100%", "12cm", "300px"); anything else is
+# replaced, since it is written into an attribute.
+_WIDTH = re.compile(r"\d+(\.\d+)?(%|px|cm|mm|in|em)?")
+
+
+def markdown_figure(figure: dict[str, Any], path: str, label: str, source: str) -> Markdown:
+    """An image with its caption; ``path`` is a file name the builder chose (see
+    :func:`_figure_file`), never one taken from a run."""
+    caption = f"{escape(figure['caption'], 'space', line_start=False)} *(drawn by {code(source)})*"
+    width = str(figure.get("width", "100%"))
+    if not _WIDTH.fullmatch(width):
+        width = "100%"
+    return Markdown(f'![{caption}]({path}){{#fig-{identifier(label)} width="{width}"}}\n')
+
+
+def _figure_file(name: str) -> str:
+    """The report's file name for figure ``name``: safe in a URL and in typst, no quoting."""
+    return f"{identifier(name)}.png"
 
 
 class TaskView:
@@ -123,6 +163,7 @@ class TaskView:
             self.results = load_results(task_dir)
         self.task_dir = Path(task_dir) if task_dir else None
         self.notebook_link: str | None = None
+        self.copied_figures: dict[str, str] = {}  # figure name -> path under report/
 
     @property
     def available(self) -> bool:
@@ -154,20 +195,17 @@ class TaskView:
         passed = sum(check["passed"] for check in checks.values())
         return f"{'yes' if passed == len(checks) else 'NO'} ({passed}/{len(checks)} checks)"
 
-    def figure(self, name: str) -> str:
+    def figure(self, name: str) -> Markdown:
         figure = self.results["figures"][name]
+        if name not in self.copied_figures:
+            raise FileNotFoundError(f"figure {name!r}: its file {figure['file']!r} was not found")
         source = f"{self.source} @ {self.commit}" if self.commit else self.source
-        return markdown_figure(
-            figure,
-            f"figures/{self.name}/{Path(figure['file']).name}",
-            f"{self.name}-{name}",
-            source,
-        )
+        return markdown_figure(figure, self.copied_figures[name], f"{self.name}-{name}", source)
 
-    def table(self, name: str) -> str:
+    def table(self, name: str) -> Markdown:
         return markdown_table(self.results["tables"][name], f"{self.name}-{name.replace('_', '-')}")
 
-    def checklist(self) -> str:
+    def checklist(self) -> Markdown:
         rows = [
             [name, "yes" if check["passed"] else "NO", check["detail"]]
             for name, check in self.checks.items()
@@ -186,14 +224,18 @@ def reading_key(task: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", task)]
 
 
-def status_table(views: list[TaskView]) -> str:
+def status_table(views: list[TaskView]) -> Markdown:
     """The summary's task table: status, headline, finding, runtime and executed notebook."""
     rows = []
     for view in views:
         runtime = "n/a" if view.runtime_s is None else num(view.runtime_s, 1)
         if view.status == "cached" and view.runtime_s is not None:
             runtime += " (cached run)"
-        notebook = f"[{view.name}.ipynb]({view.notebook_link})" if view.notebook_link else "none"
+        notebook = (
+            Markdown(f"[{escape(view.name, line_start=False)}.ipynb]({view.notebook_link})")
+            if view.notebook_link
+            else "none"
+        )
         rows.append([view.title, view.status, view.headline, view.finding, runtime, notebook])
     table = {
         "columns": ["Task", "Status", "Headline", "Expected finding", "Runtime (s)", "Notebook"],
@@ -236,7 +278,7 @@ class ComparisonView:
     def legend(self) -> str:
         return unit_legend(self.rows)
 
-    def tables(self) -> list[str]:
+    def tables(self) -> list[Markdown]:
         return [
             markdown_table(table, f"comparison-{table['name']}")
             for table in comparison_tables(self.rows, self._titles)
@@ -248,18 +290,23 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,  # output is markdown, not HTML
+        autoescape=False,  # output is markdown, not HTML: ``finalize`` escapes for markdown
+        finalize=finalize,
         # Quarto labels look like {#fig-x}; keep them out of Jinja's comment syntax.
         comment_start_string="{##",
         comment_end_string="##}",
     )
-    env.filters.update(pct=pct, num=num, fmt=fmt)
+    env.filters.update(
+        pct=pct, num=num, fmt=fmt, code=code, code_block=code_block, yaml=yaml_string
+    )
     return env
 
 
-def assemble(project: Project, run_record: dict[str, Any]) -> Path:
-    """Write ``report/report.qmd`` (plus figures and notebooks) from a build's run record."""
-    report_dir = project.report_dir
+def assemble(project: Project, run_record: dict[str, Any], report_dir: Path | None = None) -> Path:
+    """Write ``report.qmd`` (plus figures and notebooks) from a build's run record into
+    ``report_dir`` (default ``report/``; :func:`~lazy_artist.builder.publish.publish` passes a
+    fresh folder that it renames into place once the whole report is rendered)."""
+    report_dir = project.report_dir if report_dir is None else report_dir
     report_dir.mkdir(parents=True, exist_ok=True)
     for generated in ("figures", "notebooks"):
         shutil.rmtree(report_dir / generated, ignore_errors=True)
@@ -296,11 +343,23 @@ def assemble(project: Project, run_record: dict[str, Any]) -> Path:
 
 
 def _copy_outputs(view: TaskView, outcome: dict[str, Any], report_dir: Path) -> None:
+    """Copy the task's figures and executed notebook beside the report, under names the
+    builder chooses (a run's file names never reach the markdown)."""
     if view.results and view.task_dir:
-        figures = report_dir / "figures" / view.name
-        figures.mkdir(parents=True, exist_ok=True)
-        for figure in view.results["figures"].values():
-            shutil.copy2(view.task_dir / figure["file"], figures / Path(figure["file"]).name)
+        task_dir = view.task_dir.resolve()
+        folder = f"figures/{identifier(view.name)}"
+        for name, figure in view.results["figures"].items():
+            file = (task_dir / str(figure.get("file", ""))).resolve()
+            # Only a file inside the task's own directory: a results.json cannot pull
+            # another file into the report. A missing one fails its section (figure()).
+            if not file.is_relative_to(task_dir) or not file.is_file():
+                continue
+            target = f"{folder}/{_figure_file(name)}"
+            if target in view.copied_figures.values():  # two names that differ in symbols only
+                target = f"{folder}/{len(view.copied_figures)}-{_figure_file(name)}"
+            (report_dir / folder).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, report_dir / target)
+            view.copied_figures[name] = target
     notebook_dir = (
         view.task_dir
         if view.results
@@ -310,34 +369,37 @@ def _copy_outputs(view: TaskView, outcome: dict[str, Any], report_dir: Path) -> 
     )
     if notebook_dir and (notebook_dir / EXECUTED_NOTEBOOK).exists():
         (report_dir / "notebooks").mkdir(exist_ok=True)
-        shutil.copy2(
-            notebook_dir / EXECUTED_NOTEBOOK, report_dir / "notebooks" / f"{view.name}.ipynb"
-        )
-        view.notebook_link = f"notebooks/{view.name}.ipynb"
+        target = f"notebooks/{identifier(view.name)}.ipynb"
+        shutil.copy2(notebook_dir / EXECUTED_NOTEBOOK, report_dir / target)
+        view.notebook_link = Markdown(target)  # a name the builder chose
 
 
 def _render_section(
     env: jinja2.Environment, template: str | None, view: TaskView, run_record: dict[str, Any]
-) -> str:
+) -> Markdown:
     if view.available:
         try:
-            return env.get_template(template or "sections/generic.md.j2").render(
-                t=view, run=run_record
+            return Markdown(
+                env.get_template(template or "sections/generic.md.j2").render(
+                    t=view, run=run_record
+                )
             )
         except Exception as error:  # a broken section must not take the report down with it
             detail = "".join(traceback.format_exception_only(error)).strip()
-            return env.get_template("sections/unavailable.md.j2").render(
-                t=view, reason=f"its section template failed: {detail}"
+            return Markdown(
+                env.get_template("sections/unavailable.md.j2").render(
+                    t=view, reason=f"its section template failed: {detail}"
+                )
             )
-    return env.get_template("sections/unavailable.md.j2").render(t=view, reason=None)
+    return Markdown(env.get_template("sections/unavailable.md.j2").render(t=view, reason=None))
 
 
-def _render_comparison(env: jinja2.Environment, view: ComparisonView) -> str:
+def _render_comparison(env: jinja2.Environment, view: ComparisonView) -> Markdown:
     try:
-        return env.get_template(COMPARISON_TEMPLATE).render(c=view)
+        return Markdown(env.get_template(COMPARISON_TEMPLATE).render(c=view))
     except Exception as error:  # like a task section: shown in place, the report still renders
         detail = "".join(traceback.format_exception_only(error)).strip()
-        return (
+        return Markdown(
             "# Comparison with the reference reports\n\n"
-            f"**This section could not be rendered**: `{detail}`\n"
+            f"**This section could not be rendered**: {code(detail)}\n"
         )

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from lazy_artist.builder import cache
+from lazy_artist.builder.changes import key_inputs
 from lazy_artist.builder.datasets import data_identity
 from lazy_artist.builder.kernel import ensure_kernel
+from lazy_artist.builder.lock import build_lock
 from lazy_artist.builder.params import (
     BuildInputError,
+    check_params,
     check_profile,
     check_task_names,
     resolve_params,
@@ -23,7 +26,7 @@ from lazy_artist.builder.project import Project
 from lazy_artist.builder.provenance import collect_provenance
 from lazy_artist.builder.runner import NotebookFailure, run_notebook
 from lazy_artist.builder.store import EXECUTED_NOTEBOOK, BuildStore
-from lazy_artist.builder.tasks import MEMO_PARAM
+from lazy_artist.builder.tasks import MEMO_PARAM, TaskGraph
 from lazy_artist.results import RESULTS_FILE
 from lazy_artist.runtime import resolve_device
 
@@ -44,6 +47,7 @@ class TaskOutcome:
     blocked_by: list[str] = field(default_factory=list)
     task_dir: str | None = None
     failed_dir: str | None = None
+    key_inputs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,23 +85,20 @@ def build(
     overrides: dict[str, dict[str, Any]] | None = None,
     stream: bool = True,
     say: Callable[[str], None] = _say,
+    skip: Iterable[str] | None = None,
+    wait: bool = True,
+    lock_timeout_s: float | None = None,
+    keep_lock: bool = False,
 ) -> BuildResult:
-    """Build ``only`` (and what they need) or every task; returns every task's outcome."""
+    """Build ``only`` (and what they need) or every task, less ``skip``; returns every task's
+    outcome."""
     graph = project.graph
     check_profile(profile)
-    selected_names = list(only) if only else graph.names()
-    check_task_names(graph, selected_names)
-    selected = {task.name for task in graph.with_dependencies(selected_names)}
+    selected = select_tasks(graph, only, skip)
     project.check_layout(sorted(selected))
 
     params = {task.name: resolve_params(task, profile, overrides) for task in graph}
-    for name in sorted(selected):
-        validate = graph[name].validate
-        if validate is not None:
-            try:
-                validate(params[name])
-            except (ValueError, KeyError, TypeError) as error:
-                raise BuildInputError(f"task {name}: {error}") from None
+    check_params(graph, sorted(selected), params)
     devices = {}
     for name, task_params in params.items():
         try:
@@ -106,7 +107,10 @@ def build(
             raise BuildInputError(f"task {name}: {error}") from None
 
     store = BuildStore.for_profile(project.build_dir, profile)
-    store.root.mkdir(parents=True, exist_ok=True)
+    # One build per profile at a time (builder/lock.py). With keep_lock the caller releases it
+    # (lock.release_all), so the report it publishes from this build is covered too.
+    lock = build_lock(store.root, wait=wait, timeout_s=lock_timeout_s, say=say)
+    store = store.start_build()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
 
@@ -115,12 +119,13 @@ def build(
     kernel = ensure_kernel(project.build_dir / ".jupyter")
 
     outcomes: dict[str, TaskOutcome] = {}
+    data_reported: set[str] = set()
     stop = False
     for task in graph:
         upstream_keys = {dep: outcomes[dep].key or "" for dep in task.depends}
         notebook = project.notebook(task.name)
         notebook_text = notebook.read_text(encoding="utf-8") if notebook.exists() else ""
-        key = cache.task_key(
+        key_parts = dict(
             notebook_text=notebook_text,
             params=params[task.name],
             # Only the library code this notebook can reach: a new module elsewhere keeps it cached.
@@ -130,10 +135,20 @@ def build(
             versions=versions,
             device=devices[task.name],
         )
+        key = cache.task_key(**key_parts)
         outcome = TaskOutcome(task.name, task.title, NOT_RUN, key=key, params=params[task.name])
+        # Digests of each input, so the next build's changes section can say why a task re-ran.
+        outcome.key_inputs = key_inputs(**key_parts)
         outcomes[task.name] = outcome
-        stored = store.completed_record(task.name)
+        stored = store.completed_record(task.name, warn=say)
         reusable = stored is not None and stored.get("key") == key
+        if reusable and not force:
+            damage = store.verify(task.name, stored)
+            if damage:
+                moved = store.set_aside(task.name)
+                then = "re-running" if task.name in selected and not stop else "not selected now"
+                say(f"{task.name}: stored result damaged: {damage}; moved to {moved}, {then}")
+                stored, reusable = None, False
 
         if task.name not in selected or stop:
             if reusable:
@@ -146,15 +161,16 @@ def build(
             continue
         missing_data = [name for name in task.datasets if name in data_errors]
         if missing_data:
+            error_type, message = data_errors[missing_data[0]]
             outcome.status = FAILED
-            outcome.error = {
-                "cell": None,
-                "error": "DataUnavailableError",
-                "message": data_errors[missing_data[0]],
-                "traceback": "",
-            }
+            outcome.error = {"cell": None, "error": error_type, "message": message, "traceback": ""}
             outcome.failed_dir = str(store.record_failure(task.name, outcome.error))
-            say(f"{task.name}: failed: {outcome.error['message']}")
+            # The full message (every source tried) once; later tasks on the same data point to it.
+            if missing_data[0] in data_reported:
+                say(f"{task.name}: failed: {missing_data[0]} is not available (see above)")
+            else:
+                say(f"{task.name}: failed: {error_type}: {message}")
+                data_reported.add(missing_data[0])
             stop = not keep_going
             continue
         if reusable and not force:
@@ -172,7 +188,34 @@ def build(
         provenance=collect_provenance(project.root, profile, params, devices, versions),
     )
     store.write_run_record(result.as_record())
+    if not keep_lock:
+        lock.release()
     return result
+
+
+def select_tasks(
+    graph: TaskGraph, only: Iterable[str] | None = None, skip: Iterable[str] | None = None
+) -> set[str]:
+    """The tasks a build runs: ``only`` (default every task) and what they need, less ``skip``.
+
+    A skipped task that a selected task needs is an error naming the dependants, rather than
+    a silently blocked build: skip them too, or select with ``--only``.
+    """
+    selected_names = list(only) if only else graph.names()
+    skipped = list(skip or ())
+    check_task_names(graph, selected_names)
+    check_task_names(graph, skipped)
+    selected = {task.name for task in graph.with_dependencies(selected_names)} - set(skipped)
+    for name in skipped:
+        dependants = sorted(task for task in selected if name in graph[task].depends)
+        if dependants:
+            raise BuildInputError(
+                f"cannot skip {name}: {', '.join(dependants)} need(s) it; skip those too "
+                "or choose tasks with --only"
+            )
+    if not selected:
+        raise BuildInputError("every selected task is skipped: nothing to build")
+    return selected
 
 
 def _mark_cached(outcome: TaskOutcome, stored: dict[str, Any], store: BuildStore) -> None:
@@ -181,10 +224,12 @@ def _mark_cached(outcome: TaskOutcome, stored: dict[str, Any], store: BuildStore
     outcome.task_dir = str(store.task_dir(outcome.name))
 
 
-def _data_identities(project, graph, params, store) -> tuple[dict[str, str], dict[str, str]]:
+def _data_identities(
+    project, graph, params, store
+) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """Fingerprint every data set the graph reads; a missing one is recorded, not raised."""
     identities: dict[str, str] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, tuple[str, str]] = {}  # data set -> (error type, message)
     memo = store.root.parent / ".data-identity.json"
     for task in graph:
         data_root = project.root / str(params[task.name]["data_root"])
@@ -196,7 +241,7 @@ def _data_identities(project, graph, params, store) -> tuple[dict[str, str], dic
             except (
                 Exception
             ) as error:  # DataUnavailableError and friends: the tasks that need it fail
-                errors[name] = f"{type(error).__name__}: {error}"
+                errors[name] = (type(error).__name__, str(error))
     return identities, errors
 
 
@@ -232,6 +277,9 @@ def _run_task(project, store, name, outcome, outcomes, kernel, stream, say, forc
                 f"the notebook finished without writing {RESULTS_FILE} (call rec.save())",
                 "",
             )
+    except KeyboardInterrupt:
+        store.discard_staging()  # Ctrl-C: the half run goes, the last committed result stays
+        raise
     except NotebookFailure as failure:
         outcome.runtime_s = round(time.perf_counter() - started, 3)
         outcome.status, outcome.error = FAILED, failure.as_dict()

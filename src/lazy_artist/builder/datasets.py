@@ -58,15 +58,29 @@ def _stamp(paths: list[Path]) -> list[list]:
     return stamp
 
 
+def _read_memo(memo_file: Path) -> dict:
+    """The fingerprint memo; a damaged one is only a cache miss (it is rewritten below)."""
+    try:
+        memo = read_json(memo_file)
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
 def data_identity(name: str, data_root: Path, memo_file: Path) -> str:
     """Fingerprint of data set ``name`` under ``data_root``, memoised in ``memo_file``."""
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}: known data sets are {', '.join(DATASETS)}")
     fingerprint_fn, candidates_fn = DATASETS[name]
     stamp = _stamp(candidates_fn(data_root))
-    memo = read_json(memo_file) if memo_file.exists() else {}
-    entry = memo.get(name, {})
-    if stamp and entry.get("stamp") == stamp and entry.get("data_root") == str(data_root.resolve()):
+    memo = _read_memo(memo_file)
+    entry = memo.get(name) if isinstance(memo.get(name), dict) else {}
+    if (
+        stamp
+        and entry.get("stamp") == stamp
+        and entry.get("data_root") == str(data_root.resolve())
+        and isinstance(entry.get("fingerprint"), str)
+    ):
         return entry["fingerprint"]
     fingerprint = fingerprint_fn(data_root)
     # Re-stamp after loading: a download may have created the source files.

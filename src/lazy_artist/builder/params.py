@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from lazy_artist.builder.tasks import PROFILES, Task, TaskGraph
+from lazy_artist.builder.validators import non_finite_path, validate_common
 
 
 class BuildInputError(ValueError):
@@ -18,11 +20,16 @@ def check_profile(profile: str) -> None:
         raise BuildInputError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
 
 
+def _natural(name: str) -> list[Any]:
+    """t2 before t10: task names in the study's numbering, not the build order."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def check_task_names(graph: TaskGraph, names: Iterable[str]) -> None:
     for name in names:
         if name not in graph.tasks:
             raise BuildInputError(
-                f"unknown task {name!r}: known tasks are {', '.join(graph.names())}"
+                f"unknown task {name!r}: known tasks are {', '.join(sorted(graph.names(), key=_natural))}"
             )
 
 
@@ -55,6 +62,14 @@ def _coerce(assignment: str, raw_value: str, default: Any, task: Task) -> Any:
         value = json.loads(raw_value)
     except json.JSONDecodeError:
         value = raw_value  # a bare word is a string
+    if isinstance(default, str) and not isinstance(value, str) and value is not None:
+        # A text parameter takes the word as written: t3.ratio_target=true means "true".
+        return raw_value
+    found = non_finite_path(value, assignment.partition("=")[0])
+    if found:
+        raise BuildInputError(
+            f"bad parameter {assignment!r}: {found} must be a finite number, got {raw_value!r}"
+        )
     if default is None or value is None:
         return value
     expected = type(default)
@@ -78,3 +93,18 @@ def resolve_params(
     resolved.update(task.profiles.get(profile, {}))
     resolved.update((overrides or {}).get(task.name, {}))
     return resolved
+
+
+def check_params(graph: TaskGraph, names: Iterable[str], params: dict[str, dict[str, Any]]) -> None:
+    """Validate the resolved parameters of ``names``: the checks every task shares (seed, no
+    NaN or infinity), then the task's own; the first bad value is a :class:`BuildInputError`
+    naming the task, the parameter and what is allowed."""
+    for name in names:
+        checks = [validate_common]
+        if graph[name].validate is not None:
+            checks.append(graph[name].validate)
+        for check in checks:
+            try:
+                check(params[name])
+            except (ValueError, KeyError, TypeError) as error:
+                raise BuildInputError(f"task {name}: {error}") from None

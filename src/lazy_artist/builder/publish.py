@@ -7,17 +7,28 @@ from pathlib import Path
 from typing import Any
 
 from lazy_artist.builder.assemble import assemble
+from lazy_artist.builder.changes import with_changes
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.render import choose_renderer
+from lazy_artist.builder.report_folder import check_report_dir, staged_report
 from lazy_artist.builder.summary import write_summary
 
 
-def publish(project: Project, run_record: dict[str, Any]) -> list[Path]:
-    """Write report.qmd, report.html, report.pdf and summary.json under ``report/``."""
-    source = assemble(project, run_record)
-    # Quarto reads these beside the source; pandoc gets them by path.
-    for helper in ("style.css", "typst-header.typ"):
-        shutil.copy2(project.templates_dir / helper, project.report_dir / helper)
-    outputs = choose_renderer().render(source, project.templates_dir)
-    outputs.append(write_summary(run_record, project.report_dir, project.root))
-    return outputs
+def publish(
+    project: Project, run_record: dict[str, Any], baseline: Path | None = None
+) -> list[Path]:
+    """Write report.qmd, report.html, report.pdf and summary.json under ``report/``; the
+    changes are against ``baseline`` (a summary.json) or the previous build of the profile.
+    The report is written whole into a fresh folder that then replaces ``report/``
+    (:mod:`~lazy_artist.builder.report_folder`): a failed render leaves the previous one."""
+    check_report_dir(project.report_dir, run_record.get("profile"))  # before any state moves
+    run_record = with_changes(project, run_record, baseline)
+    # All of it is written into a fresh folder, which replaces report/ only once complete.
+    with staged_report(project, run_record.get("profile")) as staging:
+        source = assemble(project, run_record, staging)
+        # Quarto reads these beside the source; pandoc gets them by path.
+        for helper in ("style.css", "typst-header.typ"):
+            shutil.copy2(project.templates_dir / helper, staging / helper)
+        outputs = choose_renderer().render(source, project.templates_dir)
+        outputs.append(write_summary(run_record, staging, project.root))
+    return [project.report_dir / path.relative_to(staging) for path in outputs]

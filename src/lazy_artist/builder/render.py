@@ -15,7 +15,7 @@ CROSSREF_FILTER = "crossref.lua"
 
 
 class RenderError(RuntimeError):
-    pass
+    """The report could not be rendered or written (the CLI exits 3)."""
 
 
 def _run(command: list[str], cwd: Path) -> None:

@@ -50,6 +50,9 @@ def summarise(run_record: dict[str, Any], root: Path | None = None) -> dict[str,
             "runtime_s": outcome.get("runtime_s"),
             "checks": {},
             "metrics": {},
+            # What the changes section of the next build compares to tell why a task re-ran.
+            "key": outcome.get("key"),
+            "key_inputs": outcome.get("key_inputs") or None,
         }
         task_dir = outcome.get("task_dir")
         if task_dir and (Path(task_dir) / "results.json").exists():
@@ -63,9 +66,12 @@ def summarise(run_record: dict[str, Any], root: Path | None = None) -> dict[str,
         tasks[name] = entry
     summary: dict[str, Any] = {
         "profile": run_record["profile"],
+        "started_at": run_record.get("started_at"),  # identifies the build (changes.py)
         "git": run_record["provenance"]["git"],
         "tasks": tasks,
     }
+    if run_record.get("changes") is not None:  # set by publish (builder/changes.py)
+        summary["changes"] = run_record["changes"].as_dict()
     references = root / REFERENCES_FILE if root is not None else None
     if references is not None and references.exists():
         try:

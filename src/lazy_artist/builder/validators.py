@@ -1,26 +1,136 @@
-"""Per-task parameter checks run before any work: a bad value fails the command, not a notebook."""
+"""Per-task parameter checks run before any work: a bad value fails the command, not a notebook.
+
+Every check names the parameter and the allowed range. ``true``/``false`` are never numbers
+here (``bool`` is a subclass of ``int`` in Python: ``n_train=true`` would build a one-image
+canvas), NaN and infinities are never accepted, and sizes are bounded by the data they count
+(MNIST and FashionMNIST: 60,000 training and 10,000 test images).
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from typing import Any
 
+# The size of both gray data sets (MNIST, FashionMNIST); the canvas draws every split from them.
+N_TRAIN_IMAGES, N_TEST_IMAGES = 60_000, 10_000
 
-def _at_least(params: dict[str, Any], name: str, minimum: int) -> None:
-    if not isinstance(params[name], int) or params[name] < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {params[name]!r}")
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _at_least(
+    params: dict[str, Any], name: str, minimum: int, maximum: int | None = None, why: str = ""
+) -> None:
+    value = params[name]
+    if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
+        allowed = f">= {minimum}" + ("" if maximum is None else f" and <= {maximum}")
+        raise ValueError(f"{name} must be an integer {allowed}{why}, got {value!r}")
+
+
+def _optional_size(params: dict[str, Any], name: str, minimum: int, maximum: int, why: str) -> None:
+    """``None`` (all of it) or an integer count bounded by the data it counts."""
+    if params[name] is not None:
+        _at_least(params, name, minimum, maximum, why)
 
 
 def _fraction(name: str, value: Any) -> None:
-    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+    if not _is_number(value) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be a fraction in [0, 1], got {value!r}")
+
+
+def _fractions(params: dict[str, Any], names: Iterable[str]) -> None:
+    # Only the names the task declares: thresholds come and go with the study's checks.
+    for name in names:
+        if name in params:
+            _fraction(name, params[name])
+
+
+def _choice(name: str, value: Any, choices: Iterable[str]) -> None:
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name}: unknown value {value!r}: choose from {', '.join(choices)}")
+
+
+def non_finite_path(value: Any, path: str) -> str | None:
+    """The path of the first NaN or infinity inside ``value`` (lists and dicts included)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = non_finite_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = non_finite_path(item, f"{path}.{key}")
+            if found:
+                return found
+    return None
+
+
+def validate_common(params: dict[str, Any]) -> None:
+    """Checks every task shares: the seed, and no NaN or infinity anywhere."""
+    if "seed" in params:
+        _at_least(params, "seed", 0)
+    for name, value in params.items():
+        found = non_finite_path(value, name)
+        if found:
+            raise ValueError(f"{found} must be a finite number, got {value!r}")
+
+
+def _split_sizes(params: dict[str, Any]) -> None:
+    """n_val + n_train come out of the 60,000 training images, n_test out of the 10,000."""
+    _at_least(
+        params, "n_val", 1, N_TRAIN_IMAGES - 1, f" (the data has {N_TRAIN_IMAGES} training images)"
+    )
+    left = N_TRAIN_IMAGES - params["n_val"]
+    _optional_size(
+        params,
+        "n_train",
+        1,
+        left,
+        f" ({N_TRAIN_IMAGES} training images minus n_val={params['n_val']})",
+    )
+    _optional_size(
+        params, "n_test", 1, N_TEST_IMAGES, f" (the data has {N_TEST_IMAGES} test images)"
+    )
+
+
+def _bg_range(value: Any) -> None:
+    """Two numbers ``[low, high]`` with 0 <= low <= high <= 1 (a gray level range)."""
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(_is_number(bound) for bound in value)
+        or not 0.0 <= value[0] <= value[1] <= 1.0
+    ):
+        raise ValueError(
+            f"bg_range must be [low, high] with 0 <= low <= high <= 1 (a gray level range), "
+            f"got {value!r}"
+        )
 
 
 def validate_canvas(params: dict[str, Any]) -> None:
     _fraction("bias", params["bias"])
-    for name in ("n_train", "n_test"):
-        if params[name] is not None:
-            _at_least(params, name, 1)
-    _at_least(params, "n_val", 1)
+    _split_sizes(params)
+    if "bg_range" in params:
+        _bg_range(params["bg_range"])
+    if "contrast_margin" in params:
+        margin = params["contrast_margin"]
+        if not _is_number(margin) or not 0.0 < margin <= 1.0:
+            raise ValueError(f"contrast_margin must be a number in (0, 1], got {margin!r}")
+    if "contrast_max_share_below" in params:
+        share = params["contrast_max_share_below"]
+        if not _is_number(share) or not 0.0 <= share < 1.0:
+            raise ValueError(
+                f"contrast_max_share_below must be a fraction in [0, 1), got {share!r}"
+            )
 
 
 def _registered_model(name: str, value: Any) -> None:
@@ -31,36 +141,67 @@ def _registered_model(name: str, value: Any) -> None:
 
 
 def validate_classifier(params: dict[str, Any]) -> None:
-    _registered_model("model", params["model"])
-    for name in ("epochs", "batch_size", "width"):
-        _at_least(params, name, 1)
-    if params["lr"] <= 0:
-        raise ValueError(f"lr must be > 0, got {params['lr']!r}")
+    """T1: the model it analyses (a zoo name; T4 trains it) and its expected findings."""
+    from lazy_artist.zoo import parse_model_name
+
+    parse_model_name(params["model"])
+    _fractions(params, ("min_easy_val_acc", "max_hard_test_acc", "min_colour_following"))
 
 
 def validate_intervention(params: dict[str, Any]) -> None:
+    """T4: methods and their own hparams, the backbones and their recipes, the sweep, the
+    expected findings' thresholds and the backbones they apply on."""
     from lazy_artist.methods.algorithms import ALGORITHMS
     from lazy_artist.methods.comparison import BEST, resolve_method_names
     from lazy_artist.methods.hparams import hparams_for
+    from lazy_artist.methods.recipes import check_method_hparams, parse_backbones, resolve_recipes
 
     names = resolve_method_names(params["methods"])
     if not isinstance(params["hparams"], dict):
         raise ValueError(
             'hparams must map method names to overrides, e.g. {"cf_invar": {"lambda_cf": 2.0}}'
         )
+    check_method_hparams(params["hparams"])
     for method in names:
         hparams_for(method, params["hparams"].get(method))
     for method, overrides in params["hparams"].items():
         hparams_for(method, overrides)  # also rejects overrides for unknown methods
-    for name in ("epochs", "n_seeds", "sweep_seeds", "backbone_width", "probe_images"):
+    backbones = parse_backbones(params["backbones"])
+    resolve_recipes(backbones, params["recipes"])
+    for name in ("sweep_backbone", "cheater_backbone", "best_backbone"):
+        if params[name] not in backbones:
+            raise ValueError(
+                f"{name} must be one of the trained backbones ({', '.join(backbones)}), "
+                f"got {params[name]!r}"
+            )
+    for name in ("n_seeds", "sweep_seeds"):
         _at_least(params, name, 1)
-    _registered_model("backbone", params["backbone"])
-    from lazy_artist.precision import check_precision
-
-    check_precision(params["precision"])
-    if params["train_subset"] is not None:
-        _at_least(params, "train_subset", 1)
-    _fraction("min_converged_easy_val", params["min_converged_easy_val"])
+    _at_least(
+        params, "probe_images", 1, N_TEST_IMAGES, f" (the hard test has {N_TEST_IMAGES} images)"
+    )
+    _optional_size(
+        params,
+        "train_subset",
+        1,
+        N_TRAIN_IMAGES,
+        f" (the data has {N_TRAIN_IMAGES} training images)",
+    )
+    _fractions(
+        params,
+        (
+            "min_converged_easy_val",
+            "min_best_hard_acc",
+            "min_best_easy_val_acc",
+            "max_erm_hard_acc",
+            "oracle_tolerance",
+        ),
+    )
+    if not _is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
+        raise ValueError(f"alpha must be a level in (0, 1), got {params['alpha']!r}")
+    if not isinstance(params["bias_sweep"], list) or not params["bias_sweep"]:
+        raise ValueError(
+            f"bias_sweep must be a non-empty list of fractions, got {params['bias_sweep']!r}"
+        )
     for bias in params["bias_sweep"]:
         _fraction("each bias_sweep value", bias)
     for method in (part.strip() for part in params["sweep_methods"].split(",")):
@@ -71,7 +212,7 @@ def validate_intervention(params: dict[str, Any]) -> None:
 
 
 def _class_index(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 9:
+    if not _is_int(value) or not 0 <= value <= 9:
         raise ValueError(f"{name} must be a digit class 0..9, got {value!r}")
 
 
@@ -84,19 +225,8 @@ def validate_attacks(params: dict[str, Any]) -> None:
     """T5: models by known names, attack budgets, epsilons, classes and sample sizes."""
     from lazy_artist.attacks.min_epsilon import check_grid
     from lazy_artist.attacks.pgd import OBJECTIVES, PGDConfig, validate_pgd
-    from lazy_artist.methods.algorithms import ALGORITHMS
-    from lazy_artist.methods.comparison import BEST
-    from lazy_artist.zoo import CHEATER, parse_model_names
 
-    names = parse_model_names(params["models"])
-    if not names:
-        raise ValueError("models: name at least one model, e.g. 'cheater,erm,best,gray_oracle'")
-    for name in names:
-        if name not in (CHEATER, BEST, *ALGORITHMS):
-            raise ValueError(
-                f"models: unknown model {name!r}: choose from {CHEATER!r}, {BEST!r} or the T4 "
-                f"methods {', '.join(ALGORITHMS)}"
-            )
+    _model_names(params["models"], "cheater,erm,best,gray_oracle")
     if params["attack_split"] not in ("easy_test", "hard_test"):
         raise ValueError(
             f"attack_split must be a test split, 'easy_test' or 'hard_test', got {params['attack_split']!r}"
@@ -105,9 +235,10 @@ def validate_attacks(params: dict[str, Any]) -> None:
     _class_index("target_class", params["target_class"])
     if params["source_class"] == params["target_class"]:
         raise ValueError("target_class must differ from source_class")
-    for name in ("n_samples", "n_untargeted", "steps", "restarts", "n_pictures"):
+    for name in ("steps", "restarts", "n_pictures"):
         _at_least(params, name, 1)
-    _at_least(params, "n_strength_samples", 1)
+    for name in ("n_samples", "n_untargeted", "n_strength_samples"):
+        _at_least(params, name, 1, N_TEST_IMAGES, f" (a test split has {N_TEST_IMAGES} images)")
     _at_least(params, "threads", 0)  # 0: one per available core
     _at_least(params, "bisection_steps", 0)
     _at_least(params, "strength_factor", 2)
@@ -165,27 +296,23 @@ def validate_inductive_bias(params: dict[str, Any]) -> None:
                 f"{key}: unknown model {params[key]!r}: choose from {', '.join(known_models())}"
             )
     hidden = params["fc_hidden"]
-    if (
-        not isinstance(hidden, list)
-        or not hidden
-        or not all(isinstance(h, int) and h >= 1 for h in hidden)
-    ):
+    if not isinstance(hidden, list) or not hidden or not all(_is_int(h) and h >= 1 for h in hidden):
         raise ValueError(
             f"fc_hidden must be a list of positive layer widths, e.g. [256, 128], got {hidden!r}"
         )
-    for name in ("cnn_width", "n_val", "epochs", "batch_size"):
+    for name in ("cnn_width", "epochs", "batch_size"):
         _at_least(params, name, 1)
     _at_least(params, "threads", 0)  # 0: one per available core
-    for name in ("n_train", "n_test", "n_fgsm"):
-        if params[name] is not None:
-            _at_least(params, name, 1)
-    if not isinstance(params["lr"], (int, float)) or params["lr"] <= 0:
-        raise ValueError(f"lr must be > 0, got {params['lr']!r}")
+    _split_sizes(params)
+    _optional_size(
+        params, "n_fgsm", 1, N_TEST_IMAGES, f" (the data has {N_TEST_IMAGES} test images)"
+    )
+    _number("lr", params["lr"], 0.0, inclusive=False)
     epsilons = params["fgsm_epsilons"]
     if (
         not isinstance(epsilons, list)
         or not epsilons
-        or any(not isinstance(e, (int, float)) or not 0.0 <= e <= 1.0 for e in epsilons)
+        or any(not _is_number(e) or not 0.0 <= e <= 1.0 for e in epsilons)
         or sorted(set(epsilons)) != epsilons
     ):
         raise ValueError(
@@ -197,17 +324,15 @@ def validate_inductive_bias(params: dict[str, Any]) -> None:
 
 
 def _number(name: str, value: Any, minimum: float, inclusive: bool = True) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or value < minimum or (not inclusive and value == minimum):
+    if not _is_number(value) or value < minimum or (not inclusive and value == minimum):
         bound = ">=" if inclusive else ">"
         raise ValueError(f"{name} must be a number {bound} {minimum}, got {value!r}")
 
 
 def validate_sae(params: dict[str, Any]) -> None:
-    from lazy_artist.methods.algorithms import ALGORITHMS
-    from lazy_artist.methods.comparison import BEST
     from lazy_artist.models import build_model, known_models
     from lazy_artist.sae.activations import ALL, FEATURES, LAST_CONV, Config, discover_sites
+    from lazy_artist.zoo import parse_model_name
 
     configs = params["configs"]
     if isinstance(configs, str) and configs != ALL:
@@ -233,11 +358,10 @@ def validate_sae(params: dict[str, Any]) -> None:
                     f"layers: {', '.join(sorted(layers))}"
                 )
     Config.parse(params["focus_config"])
-    if params["compare_model"] != BEST and params["compare_model"] not in ALGORITHMS:
-        raise ValueError(
-            f"compare_model: unknown T4 method {params['compare_model']!r}: choose from "
-            f"{', '.join(ALGORITHMS)} or {BEST!r}"
-        )
+    try:
+        parse_model_name(params["compare_model"])
+    except ValueError as error:
+        raise ValueError(f"compare_model: {error}") from None
     _number("expansion", params["expansion"], 1.0)
     _number("l1_coefficient", params["l1_coefficient"], 0.0)
     _number("lr", params["lr"], 0.0, inclusive=False)
@@ -249,30 +373,40 @@ def validate_sae(params: dict[str, Any]) -> None:
     _at_least(params, "n_random_draws", 2)  # the spread over draws needs two
     if params["steps_per_epoch"] is not None:
         _at_least(params, "steps_per_epoch", 1)
-    if params["n_train_images"] is not None:
-        _at_least(params, "n_train_images", 2)
-    if params["n_hard_images"] is not None:
-        _at_least(params, "n_hard_images", 1)
+    _optional_size(
+        params,
+        "n_train_images",
+        2,
+        N_TRAIN_IMAGES,
+        f" (the data has {N_TRAIN_IMAGES} training images)",
+    )
+    _optional_size(
+        params, "n_hard_images", 1, N_TEST_IMAGES, f" (the hard test has {N_TEST_IMAGES} images)"
+    )
     _fraction("min_fve", params["min_fve"])
+
+
+def _model_names(value: str | list[str], example: str) -> list[str]:
+    """Comma-separated study model names (``<model>[@backbone][#seed][:rule]``), each checked
+    by the zoo's own parser, at least one, no repeats."""
+    from lazy_artist.zoo import parse_model_name, parse_model_names
+
+    names = parse_model_names(value)
+    if not names:
+        raise ValueError(f"models: name at least one model, e.g. {example!r}")
+    for name in names:
+        try:
+            parse_model_name(name)
+        except ValueError as error:
+            raise ValueError(f"models: {error}") from None
+    if len(set(names)) != len(names):
+        raise ValueError(f"models: {value!r} names a model twice")
+    return names
 
 
 def _interpreted_models(params: dict[str, Any]) -> None:
     """T2/T3 ``models``: comma-separated, known names, no repeats."""
-    from lazy_artist.methods.algorithms import ALGORITHMS
-    from lazy_artist.methods.comparison import BEST
-    from lazy_artist.zoo import CHEATER, parse_model_names
-
-    names = parse_model_names(params["models"])
-    if not names:
-        raise ValueError("models: name at least one model, e.g. 'cheater,best'")
-    for name in names:
-        if name not in (CHEATER, BEST, *ALGORITHMS):
-            raise ValueError(
-                f"models: unknown model {name!r}: choose from {CHEATER!r}, {BEST!r} or the T4 "
-                f"methods {', '.join(ALGORITHMS)}"
-            )
-    if len(set(names)) != len(names):
-        raise ValueError(f"models: {params['models']!r} names a model twice")
+    _model_names(params["models"], "cheater,best")
 
 
 def _independent_split(params: dict[str, Any]) -> None:
@@ -289,8 +423,10 @@ def validate_prober(params: dict[str, Any]) -> None:
 
     _interpreted_models(params)
     _independent_split(params)
-    if params["n_images"] is not None:
-        _at_least(params, "n_images", 20)  # selectivity needs several images per class
+    # selectivity needs several images per class
+    _optional_size(
+        params, "n_images", 20, N_TEST_IMAGES, f" (a split has at most {N_TEST_IMAGES} images)"
+    )
     objectives = [part.strip() for part in str(params["objectives"]).split(",") if part.strip()]
     unknown = [name for name in objectives if name not in OBJECTIVES]
     if unknown or not objectives:
@@ -331,13 +467,14 @@ def validate_interrogation(params: dict[str, Any]) -> None:
 
     _interpreted_models(params)
     _independent_split(params)
-    for name in ("n_images", "ig_steps", "ig_images"):
-        _at_least(params, name, 1)
+    for name in ("n_images", "ig_images"):
+        _at_least(params, name, 1, N_TEST_IMAGES, f" (a split has at most {N_TEST_IMAGES} images)")
+    _at_least(params, "ig_steps", 1)
     digits = params["gradcam_digits"]
     if (
         not isinstance(digits, list)
         or not digits
-        or any(not isinstance(d, int) or not 0 <= d <= 9 for d in digits)
+        or any(not _is_int(d) or not 0 <= d <= 9 for d in digits)
     ):
         raise ValueError(f"gradcam_digits must be a non-empty list of digits 0..9, got {digits!r}")
     if params["ig_baseline"] not in BASELINES:
@@ -346,7 +483,7 @@ def validate_interrogation(params: dict[str, Any]) -> None:
             f"{', '.join(BASELINES)}"
         )
     for name in ("attack_source", "attack_target"):
-        if not isinstance(params[name], int) or not 0 <= params[name] <= 9:
+        if not _is_int(params[name]) or not 0 <= params[name] <= 9:
             raise ValueError(f"{name} must be a digit 0..9, got {params[name]!r}")
     if params["attack_source"] == params["attack_target"]:
         raise ValueError("attack_target must differ from attack_source")

@@ -2,7 +2,9 @@
 
 Recipe (STUDY.md, T0): the stroke is painted, the background is a random gray level per image,
 ``pixel = bg * (1 - a) + a * colour`` with ``a`` the digit intensity in [0, 1], plus N(0, 0.02)
-noise, clipped to [0, 1]. Easy splits give a fraction ``bias`` of each digit its own colour
+noise, clipped to [0, 1]. The background level is drawn from ``BG_RANGE`` = U(0.05, 0.25), a
+departure from the seed reports' U(0.3, 0.6), in which the gray stroke (digit 9) was nearly
+invisible (see ``BG_RANGE`` for why this range; ``lazy_artist.data.contrast`` measures it). Easy splits give a fraction ``bias`` of each digit its own colour
 and the rest one of the other 9 uniformly; hard splits give every digit one of the other 9.
 
 Everything is vectorised over images (chunked only to bound memory). Pixels are quantised to
@@ -56,7 +58,22 @@ EASY_SPLITS = ("train", "val", "easy_test")
 HARD_SPLITS = ("conflict_val", "hard_test")
 
 NOISE_STD = 0.02
-BG_RANGE = (0.3, 0.6)
+# The seed reports drew the background from U(0.3, 0.6), which contains the palette's gray
+# (0.502): a gray stroke then differs from its background by |0.502 - bg| <= 0.2, median about
+# 0.07 measured, and a third of gray digits fall below 0.05 (2.5 noise sigmas).
+SEED_BG_RANGE = (0.3, 0.6)
+# Why U(0.05, 0.25): every palette colour except gray has one channel at 1.0, so on a background
+# bg <= 0.25 its stroke differs from the background by >= 0.75 * a in that channel; gray differs
+# by 0.502 - bg >= 0.25 * a in every channel. Over the stroke pixels (a >= 0.5) the mean
+# intensity of every one of MNIST's 70,000 digits is >= 0.688 (median 0.89), so the largest
+# per-channel stroke/background difference is >= 0.17 for gray (median about 0.31) and >= 0.5
+# for the others, less the noise averaged over >= 15 stroke pixels (sigma <= 0.005): every
+# colour clears T0's contrast margin (0.15, 7.5 noise sigmas; ``contrast.py``) on every image. A dark range rather than a light one (say U(0.75, 1)), which would do the same for the
+# colours, because the grayscale copy of every split paints a white stroke: a light background
+# would hide it. The floor 0.05 (2.5 noise sigmas above black) keeps the background's noise
+# unclipped (under 1% of the darkest images' background pixels clip), so the recipe's N(0, 0.02)
+# noise statistics hold on the background as before.
+BG_RANGE = (0.05, 0.25)
 _CHUNK = 8192  # images per vectorised block: bounds temporary memory for the full data
 
 
@@ -100,6 +117,15 @@ class Canvas:
     def sizes(self) -> dict[str, int]:
         return {name: len(split) for name, split in self.splits.items()}
 
+    @property
+    def bg_range(self) -> tuple[float, float]:
+        """The background range the canvas was painted with: what repainting helpers
+        (``recolour_all``, the counterfactual methods) must be given to match it."""
+        if "bg_range" not in self.meta:
+            raise KeyError("this canvas does not record its background range: rebuild it (T0)")
+        low, high = self.meta["bg_range"]
+        return float(low), float(high)
+
     def with_train_subset(self, n: int | None) -> Canvas:
         """The same canvas with only the first ``n`` training images (None: all of them)."""
         if n is None or n >= len(self.splits["train"]):
@@ -110,6 +136,19 @@ class Canvas:
             self.seed,
             dict(self.meta),
         )
+
+
+def check_bg_range(bg_range: Any) -> tuple[float, float]:
+    """``(low, high)`` with ``0 <= low <= high <= 1``, or a ValueError naming the problem."""
+    try:
+        low, high = (float(value) for value in bg_range)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"bg_range must be two numbers [low, high] in [0, 1], got {bg_range!r}"
+        ) from None
+    if not 0.0 <= low <= high <= 1.0:  # NaN fails every comparison, so it lands here too
+        raise ValueError(f"bg_range must satisfy 0 <= low <= high <= 1, got {bg_range!r}")
+    return low, high
 
 
 def _check_bias(bias: float) -> float:
@@ -187,11 +226,16 @@ def grayscale(
     return _paint(images_uint8, white, rng, noise_std, bg_range)
 
 
-def recolour_all(images_uint8: np.ndarray, colour: int, rng: np.random.Generator) -> np.ndarray:
+def recolour_all(
+    images_uint8: np.ndarray,
+    colour: int,
+    rng: np.random.Generator,
+    bg_range: tuple[float, float] = BG_RANGE,
+) -> np.ndarray:
     """Paint every digit with the one colour ``colour`` (T1's colour-cheating probe)."""
     if not 0 <= int(colour) < N_CLASSES:
         raise ValueError(f"colour must be a palette index 0..9, got {colour!r}")
-    return colourise(images_uint8, np.full(len(images_uint8), int(colour)), rng)
+    return colourise(images_uint8, np.full(len(images_uint8), int(colour)), rng, bg_range=bg_range)
 
 
 def quantise(images: np.ndarray) -> np.ndarray:
@@ -207,14 +251,15 @@ def _make_split(
     seed: int,
     stream: int,
     colours: np.ndarray | None = None,
+    bg_range: tuple[float, float] = BG_RANGE,
 ) -> CanvasSplit:
     # One independent random stream per split, so a split does not change with the others' sizes.
     rng = np.random.default_rng([seed, stream])
     if colours is None:
         colours = assign_colours(labels, bias, rng)
     return CanvasSplit(
-        images=quantise(colourise(digits, colours, rng)),
-        gray=quantise(grayscale(digits, rng)),
+        images=quantise(colourise(digits, colours, rng, bg_range=bg_range)),
+        gray=quantise(grayscale(digits, rng, bg_range=bg_range)),
         labels=labels.astype(np.int64),
         colours=colours.astype(np.int64),
         digits=digits.astype(np.uint8),
@@ -229,9 +274,16 @@ def build_canvas(
     n_train: int | None = None,
     n_val: int = 5000,
     n_test: int | None = None,
+    bg_range: tuple[float, float] = BG_RANGE,
 ) -> Canvas:
-    """Build the five splits of SPLITS from MNIST (see the module docstring)."""
+    """Build the five splits of SPLITS from MNIST (see the module docstring).
+
+    ``bg_range`` is kept in ``canvas.meta["bg_range"]``. The helpers that repaint digits later
+    (``recolour_all``, the counterfactual methods) default to ``BG_RANGE``: a canvas built with
+    another range must pass it on to them.
+    """
     bias = _check_bias(bias)
+    bg_range = check_bg_range(bg_range)
     n_pool = len(arrays.train_labels)
     if not 0 < n_val < n_pool:
         raise ValueError(f"n_val must be in 1..{n_pool - 1}, got {n_val}")
@@ -256,16 +308,23 @@ def build_canvas(
 
     tr_x, tr_y = arrays.train_images, arrays.train_labels
     te_x, te_y = arrays.test_images, arrays.test_labels
+    bg = {"bg_range": bg_range}
     splits = {
-        "train": _make_split(tr_x[train_idx], tr_y[train_idx], train_idx, bias, seed, 10),
-        "val": _make_split(tr_x[val_idx], tr_y[val_idx], val_idx, bias, seed, 11),
+        "train": _make_split(tr_x[train_idx], tr_y[train_idx], train_idx, bias, seed, 10, **bg),
+        "val": _make_split(tr_x[val_idx], tr_y[val_idx], val_idx, bias, seed, 11, **bg),
         # The validation digits again, every one in a non-dominant colour: a selection set built
         # from training data under the known nuisance, never from the test set.
-        "conflict_val": _make_split(tr_x[val_idx], tr_y[val_idx], val_idx, 0.0, seed, 12),
-        "easy_test": _make_split(te_x[test_idx], te_y[test_idx], test_idx, bias, seed, 13),
-        "hard_test": _make_split(te_x[test_idx], te_y[test_idx], test_idx, 0.0, seed, 14),
+        "conflict_val": _make_split(tr_x[val_idx], tr_y[val_idx], val_idx, 0.0, seed, 12, **bg),
+        "easy_test": _make_split(te_x[test_idx], te_y[test_idx], test_idx, bias, seed, 13, **bg),
+        "hard_test": _make_split(te_x[test_idx], te_y[test_idx], test_idx, 0.0, seed, 14, **bg),
     }
-    meta = {"n_train": n_train, "n_val": n_val, "n_test": n_test, "mnist_source": arrays.source}
+    meta = {
+        "n_train": n_train,
+        "n_val": n_val,
+        "n_test": n_test,
+        "mnist_source": arrays.source,
+        "bg_range": list(bg_range),
+    }
     return Canvas(splits=splits, bias=bias, seed=int(seed), meta=meta)
 
 

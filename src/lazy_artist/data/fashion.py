@@ -123,16 +123,27 @@ def load_fashion_mnist(
         except Exception as error:  # noqa: BLE001 - every failure is reported together below
             failures.append(f"{description}: {_short(error)}")
     if not allow_download:
-        failures.append("torchvision download: skipped (allow_download=False)")
+        failures.append("torchvision download: not tried (this build reads local copies only)")
     raise DataUnavailableError(
         "FashionMNIST is not available. Provide it in any one of these ways:\n"
         f"  (a) put a torchvision FashionMNIST folder at {folder} "
         f"(files {', '.join(IDX_FILES.values())});\n"
         f"  (b) install the Debian package: apt-get install {DEBIAN_PACKAGE} "
-        f"(files in {debian_dir});\n"
-        "  (c) allow network access so torchvision can download it (allow_download=True).\n"
+        f"(files in {debian_dir}), or as root `python -m lazy_artist data --install`;\n"
+        "  (c) on a machine with network access, torchvision downloads it into the data folder.\n"
+        "Or build without T7: --skip t7.\n"
         "What each attempt failed with:\n" + "\n".join(f"  - {line}" for line in failures)
     )
+
+
+def local_copy(data_root: str | Path, debian_dir: str | Path | None = None) -> Path | None:
+    """The first local source whose four IDX files are all present (no download, nothing
+    read): what the provisioning step checks before it installs anything."""
+    folder, debian_dir = Path(data_root) / TORCHVISION_FOLDER, Path(debian_dir or DEBIAN_DIR)
+    for where, suffix in ((folder, ""), (debian_dir, ".gz")):
+        if all((where / f"{stem}{suffix}").is_file() for stem in IDX_FILES.values()):
+            return where
+    return None
 
 
 def candidate_files(data_root: str | Path, debian_dir: str | Path | None = None) -> list[Path]:

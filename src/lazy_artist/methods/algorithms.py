@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lazy_artist.data.canvas import BG_RANGE
 from lazy_artist.methods.counterfactual import (
     background_mask,
     random_other_colours,
@@ -154,6 +155,9 @@ class Algorithm(nn.Module):
     """A debiasing method: the shared ``network`` plus the method's own losses and optimisers."""
 
     name: ClassVar[str] = ""
+    # The privileged information the method uses beyond images and labels (a key of GROUPS);
+    # declared by every registered class itself, never inherited.
+    privileged: ClassVar[str] = ""
     input_kind: ClassVar[str] = "colour"  # "colour": batch.images; "gray": batch.gray
     batch_fields: ClassVar[tuple[str, ...]] = ("images", "labels")
 
@@ -177,6 +181,9 @@ class Algorithm(nn.Module):
         self.backbone = backbone
         self.backbone_kwargs = kwargs
         self.network = build_model(backbone, **kwargs)
+        # Repainted digits get the training canvas's background range (the trainer sets it from
+        # canvas.meta["bg_range"]), so counterfactuals come from the canvas's own distribution.
+        self.bg_range: tuple[float, float] = BG_RANGE
         self._optimisers: list[torch.optim.Optimizer] = []
         self._schedulers: list[torch.optim.lr_scheduler.LRScheduler] = []
         self.optimiser = self.make_optimiser(self.network.parameters())
@@ -212,7 +219,7 @@ class Algorithm(nn.Module):
     def counterfactual(self, batch: Batch) -> torch.Tensor:
         """The batch's digits repainted in a random non-dominant colour (never the label's own)."""
         colours = random_other_colours(batch.labels, batch.generator)
-        return recolour(batch.digits, colours, batch.generator)
+        return recolour(batch.digits, colours, batch.generator, bg_range=self.bg_range)
 
     def twice(
         self, function: Callable[[torch.Tensor], torch.Tensor], batch: Batch
@@ -242,9 +249,18 @@ class Algorithm(nn.Module):
 
 
 _REGISTRY: dict[str, type[Algorithm]] = {}
+# What a method knows beyond the images and labels, in the order T4's tables group them.
+GROUPS: dict[str, str] = {
+    "colour_generator": "colour generator (repaints digits)",
+    "nuisance_labels": "nuisance labels (stroke colour or mask)",
+    "none": "none (images and labels only)",
+    "oracle": "oracle (grayscale input: the shape-only ceiling)",
+}
 
 
 def _register(cls: type[Algorithm]) -> type[Algorithm]:
+    if cls.__dict__.get("privileged") not in GROUPS:
+        raise TypeError(f"{cls.__name__} must declare privileged, one of {', '.join(GROUPS)}")
     _REGISTRY[cls.name] = cls
     return cls
 
@@ -258,6 +274,7 @@ class ERM(Algorithm):
     """Plain cross-entropy: the cheater."""
 
     name = "erm"
+    privileged = "none"
 
     def update(self, batch: Batch, epoch: int) -> dict[str, float]:
         loss = F.cross_entropy(self.network(self.inputs(batch)), batch.labels)
@@ -270,6 +287,7 @@ class GrayOracle(ERM):
     """ERM on the grayscale split: no colour to cheat with, the shape-only ceiling."""
 
     name = "gray_oracle"
+    privileged = "oracle"
     input_kind = "gray"
     batch_fields = ("gray", "labels")
 
@@ -279,12 +297,15 @@ class ColourAug(ERM):
     """Recolour a fraction p of each batch with a uniformly random palette colour."""
 
     name = "colour_aug"
+    privileged = "colour_generator"
     batch_fields = ("images", "labels", "digits")
 
     def inputs(self, batch: Batch) -> torch.Tensor:
         x, gen = batch.images, batch.generator
         chosen = torch.rand(len(x), generator=gen, device=gen.device) < self.hparams["p"]
-        new = recolour(batch.digits, random_palette_colours(len(x), gen), gen)
+        new = recolour(
+            batch.digits, random_palette_colours(len(x), gen), gen, bg_range=self.bg_range
+        )
         return torch.where(chosen.to(x.device).view(-1, 1, 1, 1), new, x)
 
 
@@ -293,6 +314,7 @@ class ColourInvariance(Algorithm):
     """CE + lambda ||f(x) - f(x~)||^2 with f the embedding and x~ a conflicting recolouring."""
 
     name = "colour_invariance"
+    privileged = "colour_generator"
     batch_fields = ("images", "labels", "digits")
 
     def update(self, batch: Batch, epoch: int) -> dict[str, float]:
@@ -309,6 +331,7 @@ class CFInvar(Algorithm):
     """CE(x) + lambda_cf CE(x_cf) + lambda_cons symmetric KL(p(x), p(x_cf))."""
 
     name = "cf_invar"
+    privileged = "colour_generator"
     batch_fields = ("images", "labels", "digits")
 
     def update(self, batch: Batch, epoch: int) -> dict[str, float]:
@@ -332,6 +355,7 @@ class LogitConsistency(Algorithm):
     """CE + lambda MSE(logits(x), logits(x_cf)); lambda = 0 for the first ``warmup_epochs``."""
 
     name = "logit_consistency"
+    privileged = "colour_generator"
     batch_fields = ("images", "labels", "digits")
 
     def consistency_weight(self, epoch: int) -> float:
@@ -364,6 +388,7 @@ class DANN(Algorithm):
     adversary-only steps on the detached embedding before each joint step."""
 
     name = "dann"
+    privileged = "nuisance_labels"
     batch_fields = ("images", "labels", "colours")
 
     def __init__(self, hparams: Mapping[str, Any], *args: Any, **kwargs: Any) -> None:
@@ -413,6 +438,7 @@ class SaliencyPenalty(Algorithm):
     from the digit intensity: a < mask_threshold)."""
 
     name = "saliency_penalty"
+    privileged = "nuisance_labels"
     batch_fields = ("images", "labels", "digits")
 
     def update(self, batch: Batch, epoch: int) -> dict[str, float]:
@@ -428,6 +454,7 @@ class InputGradient(Algorithm):
     """CE + lambda ||d CE / d x||^2 (plain input-gradient penalty, double backprop)."""
 
     name = "input_gradient"
+    privileged = "none"
 
     def update(self, batch: Batch, epoch: int) -> dict[str, float]:
         ce, penalty = input_gradient_penalty(self.network, batch.images, batch.labels)
@@ -442,6 +469,7 @@ class GroupDRO(Algorithm):
     weights follow exponentiated gradient ascent on the group losses."""
 
     name = "group_dro"
+    privileged = "nuisance_labels"
     batch_fields = ("images", "labels", "colours")
     n_groups = 2 * N_CLASSES
 
@@ -474,6 +502,7 @@ class LfF(Algorithm):
     exponential moving averages of each training sample's losses."""
 
     name = "lff"
+    privileged = "none"
     batch_fields = ("images", "labels", "index")
 
     def __init__(self, hparams: Mapping[str, Any], *args: Any, **kwargs: Any) -> None:

@@ -8,7 +8,9 @@ seconds; editing a method's loss retrains exactly the runs that use the changed 
 interrupted after 20 of 33 runs resumes at run 21.
 
 Each entry is a directory written under a temporary name and renamed into place, so a killed
-run never leaves a half-written entry that a later build would trust.
+run never leaves a half-written entry that a later build would trust. The entry records the
+size and sha256 of its files (``hashes.json``); a lookup checks them, and a damaged entry is
+moved to ``.damaged/`` beside the entries and that run alone is trained again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,8 @@ import numpy as np
 import torch
 
 from lazy_artist.data.canvas import Canvas
-from lazy_artist.fileio import atomic_write_json, read_json
+from lazy_artist.digests import check_digests, file_digest
+from lazy_artist.fileio import atomic_write_json, make_temp_dir, read_json
 from lazy_artist.methods.algorithms import Algorithm
 from lazy_artist.methods.trainer import MethodResult
 from lazy_artist.sourcehash import reachable_modules, source_digest
@@ -34,6 +37,8 @@ from lazy_artist.sourcehash import reachable_modules, source_digest
 MODEL_FILE = "network.pt"
 RESULT_FILE = "result.json"
 KEY_FILE = "key.json"
+HASHES_FILE = "hashes.json"  # size + sha256 of the files above, written before the rename
+DAMAGED_DIR = ".damaged"
 TRAINING_ENTRY_POINT = "import lazy_artist.methods.run\n"
 
 
@@ -118,10 +123,19 @@ class RunMemo:
         if not (entry / RESULT_FILE).exists() or not (entry / MODEL_FILE).exists():
             self.misses += 1
             return None
-        state = torch.load(entry / MODEL_FILE, map_location="cpu", weights_only=True)
-        algorithm.network.load_state_dict(state)
-        record = read_json(entry / RESULT_FILE)
-        result = MethodResult(**record)
+        damage = self._damage(entry)
+        if damage is None:
+            try:
+                state = torch.load(entry / MODEL_FILE, map_location="cpu", weights_only=True)
+                algorithm.network.load_state_dict(state)
+                result = MethodResult(**read_json(entry / RESULT_FILE))
+            except Exception as error:  # e.g. an entry from before hashes, since damaged
+                damage = f"unreadable ({type(error).__name__}: {str(error)[:200]})"
+        if damage is not None:
+            moved = self._set_aside(entry)
+            print(f"run memo: entry {key[:12]} damaged: {damage}; moved to {moved}, retraining")
+            self.misses += 1
+            return None
         result.extra = {**result.extra, "reused": True, "memo_key": key}
         self.hits += 1
         return result
@@ -134,7 +148,12 @@ class RunMemo:
             return None
         entry = self.entry(key)
         entry.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.", dir=entry.parent))
+        # Half-written copies of this entry are left by killed builds (the build lock keeps
+        # two builds from writing one memo at once, so none of them is in progress).
+        for stale in entry.parent.glob(f".{key[:12]}.*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        # make_temp_dir: the renamed entry gets mkdir's mode, not mkdtemp's private 0700.
+        staging = make_temp_dir(entry.parent, prefix=f".{key[:12]}.")
         try:
             state = {
                 name: tensor.detach().cpu()
@@ -142,9 +161,11 @@ class RunMemo:
             }
             torch.save(state, staging / MODEL_FILE)
             atomic_write_json(staging / KEY_FILE, dict(about))
-            atomic_write_json(
-                staging / RESULT_FILE, result.as_dict()
-            )  # written last: marks it whole
+            atomic_write_json(staging / RESULT_FILE, result.as_dict())
+            hashes = {
+                name: file_digest(staging / name) for name in (MODEL_FILE, KEY_FILE, RESULT_FILE)
+            }
+            atomic_write_json(staging / HASHES_FILE, hashes)
             if entry.exists():
                 shutil.rmtree(entry)  # a stale, incomplete entry
             os.replace(staging, entry)
@@ -152,6 +173,23 @@ class RunMemo:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return entry
+
+    def _damage(self, entry: Path) -> str | None:
+        """What is wrong with a stored entry's files, or None (entries written before hashes
+        were recorded have none; loading them is their check)."""
+        if not (entry / HASHES_FILE).exists():
+            return None
+        try:
+            recorded = read_json(entry / HASHES_FILE)
+        except ValueError:
+            return f"{HASHES_FILE} is not valid JSON"
+        return check_digests(entry, recorded) if isinstance(recorded, dict) else "bad hashes"
+
+    def _set_aside(self, entry: Path) -> Path:
+        target = self.directory / DAMAGED_DIR / f"{entry.name}-{time.time_ns()}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(entry, target)
+        return target
 
     def summary(self) -> str:
         if self.directory is None:

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from lazy_artist.data.canvas import Canvas, CanvasSplit
+from lazy_artist.data.canvas import BG_RANGE, Canvas, CanvasSplit
 from lazy_artist.methods.algorithms import INPUT_KINDS, Algorithm, Batch, get_algorithm_class
+from lazy_artist.methods.selection import RULES
 from lazy_artist.metrics import accuracy
 from lazy_artist.precision import (
     TRAINING_PRECISION,
@@ -62,6 +63,9 @@ class MethodResult:
     steps: int
     images_seen: int
     extra: dict[str, Any] = field(default_factory=dict)
+    # Per selection rule (selection.RULES) of the same run: {"epoch", "score", "selected"}; the
+    # weights of each are in ``algorithm.rule_states[rule]`` after training.
+    selections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,6 +148,7 @@ def train_algorithm(
     configure_threads()
     device = torch.device(device)
     algorithm.to(device)
+    algorithm.bg_range = tuple(canvas.meta.get("bg_range", BG_RANGE))
     train = canvas["train"]
     n, batch_size = len(train), algorithm.hparams["batch_size"]
     fields = [name for name in algorithm.batch_fields if name != "index"]
@@ -159,6 +164,8 @@ def train_algorithm(
 
     history: list[dict[str, Any]] = []
     best_score, best_epoch, best_state, train_seconds = -math.inf, 0, None, 0.0
+    # Every rule of selection.RULES keeps its own best epoch of this same run.
+    rule_best: dict[str, tuple[float, int, dict[str, torch.Tensor]]] = {}
     started = time.perf_counter()
     # Channels-last weights for the loop only: the selected state is stored in that layout and
     # loaded back below, after the network has returned to the default layout.
@@ -198,6 +205,11 @@ def train_algorithm(
                 if score > best_score:  # strict: the earliest epoch wins ties
                     best_score, best_epoch = score, epoch
                     best_state = copy.deepcopy(algorithm.network.state_dict())
+                for rule, rule_splits in RULES.items():
+                    rule_score = selection_score(row, rule_splits) if eval_every_epoch else 0.0
+                    if rule not in rule_best or rule_score > rule_best[rule][0]:
+                        state = copy.deepcopy(algorithm.network.state_dict())
+                        rule_best[rule] = (rule_score, epoch, state)
             history.append(row)
             if progress:
                 accs = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k.startswith("acc_"))
@@ -214,6 +226,19 @@ def train_algorithm(
     chosen = history[best_epoch - 1]
     if not eval_every_epoch:
         best_score = selection_score(chosen, splits)
+    # Detached from the network's (channels-last) storage: loadable into any copy of it.
+    algorithm.rule_states = {
+        rule: {k: v.detach().cpu().contiguous() for k, v in state.items()}
+        for rule, (_, _, state) in rule_best.items()
+    }
+    selections = {
+        rule: {
+            "epoch": epoch,
+            "score": selection_score(history[epoch - 1], RULES[rule]),
+            "selected": {name: history[epoch - 1][f"acc_{name}"] for name in EVAL_SPLITS},
+        }
+        for rule, (_, epoch, _) in rule_best.items()
+    }
     return MethodResult(
         method=algorithm.name,
         hparams=dict(algorithm.hparams),
@@ -227,6 +252,7 @@ def train_algorithm(
         steps=epochs * n_batches,
         images_seen=epochs * n,
         extra={"precision": precision},
+        selections=selections,
     )
 
 

@@ -1,0 +1,66 @@
+"""T4's figure and table layouts that carry intervals (the notebook only calls them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from lazy_artist.plots import PAGE_WIDTH_IN, model_colour
+
+
+def bias_sweep_intervals(sweep: Mapping[str, Any]) -> Figure:
+    """Hard-test accuracy against the training canvas's bias fraction: the mean over seeds per
+    method with its 95% interval as error bars (none with a single seed)."""
+    biases = sweep["bias"]
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN * 0.7, 3.2))
+    positions = np.arange(len(biases))  # evenly spaced: the interesting values crowd near 1
+    for offset, (name, points) in enumerate(sweep["hard_test_acc"].items()):
+        means = np.array([p["mean"] for p in points])
+        lo = np.array([p["mean"] if p["ci95"][0] is None else p["ci95"][0] for p in points])
+        hi = np.array([p["mean"] if p["ci95"][1] is None else p["ci95"][1] for p in points])
+        shift = (offset - (len(sweep["hard_test_acc"]) - 1) / 2) * 0.06  # keep bars apart
+        ax.errorbar(
+            positions + shift,
+            means,
+            yerr=np.vstack([means - lo, hi - means]),
+            marker="o",
+            capsize=3,
+            color=model_colour(name),
+            label=name,
+        )
+    ax.set_xticks(positions, [f"{bias:g}" for bias in biases])
+    ax.set_xlabel("bias fraction of the training canvas")
+    ax.set_ylabel("hard-test accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def interval_text(point: Mapping[str, Any]) -> str:
+    """``"97.4 [96.9, 97.9]"`` (percent) or just the mean when there is no interval."""
+    lo, hi = point["ci95"]
+    if point["mean"] is None:
+        return "n/a"
+    if lo is None:
+        return f"{100 * point['mean']:.1f}"
+    return f"{100 * point['mean']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def per_colour_table(per_colour: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[list[Any]]:
+    """Rows: stroke colour, its number of hard-test images, then each method's hard accuracy on
+    the digits painted that colour (palette order, as :func:`grid.per_colour_hard` gives)."""
+    if not per_colour:
+        return []
+    first = next(iter(per_colour.values()))
+    return [
+        [row["colour"], row["images"], *(interval_text(rows[i]) for rows in per_colour.values())]
+        for i, row in enumerate(first)
+    ]

@@ -1,0 +1,440 @@
+"""T4's protocol: the run grid (method x backbone x seed), its aggregation with intervals, the
+winner per backbone and selection rule, and the bias sweep.
+
+The notebook plans the runs, calls :func:`run_grid` (every run through
+:func:`~lazy_artist.methods.run.fit_recipe` and the memo), then :func:`aggregate` and
+:func:`compare_winners`; it only draws and records. Every number in the tables is a mean over
+seeds with its Student-t 95% interval (:func:`lazy_artist.stats.mean_ci95`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lazy_artist.data.canvas import Canvas, build_canvas
+from lazy_artist.methods.algorithms import Algorithm, get_algorithm_class
+from lazy_artist.methods.artefacts import MethodIndex
+from lazy_artist.methods.comparison import epochs_to_reach
+from lazy_artist.methods.memo import RunMemo
+from lazy_artist.methods.recipes import Recipe
+from lazy_artist.methods.reliance import colour_following
+from lazy_artist.methods.run import fit_recipe
+from lazy_artist.methods.selection import RULE_SPLIT, RULES
+from lazy_artist.methods.trainer import MethodResult
+from lazy_artist.stats import mean_ci95, paired_t_test, tied
+
+ORACLE = "gray_oracle"  # sees no colour: the shape-only ceiling, never a candidate winner
+# What each accuracy is called in the metrics (the trainer's split names on the right).
+METRIC_SPLITS = {
+    "easy_val_acc": "val",
+    "conflict_val_acc": "conflict_val",
+    "hard_test_acc": "hard_test",
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    backbone: str
+    method: str
+    seed: int
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.backbone, self.method, self.seed)
+
+
+@dataclass
+class RunRecord:
+    """One trained (or reused) run: the algorithm holds every rule's checkpoint."""
+
+    spec: RunSpec
+    algorithm: Algorithm
+    result: MethodResult
+    following: dict[str, float | None] = field(default_factory=dict)  # per rule
+
+    def accuracy(self, rule: str, split: str) -> float:
+        return float(self.result.selections[rule]["selected"][split])
+
+    def network(self, rule: str) -> nn.Module:
+        """A copy of the network holding ``rule``'s checkpoint (eval mode)."""
+        network = copy.deepcopy(self.algorithm.network)
+        network.load_state_dict(self.algorithm.rule_states[rule])
+        return network.eval()
+
+
+def plan_runs(
+    methods: Sequence[str], backbones: Sequence[str], seeds: Sequence[int]
+) -> list[RunSpec]:
+    """Every (backbone, method, seed), backbone-major (a build killed midway has whole
+    backbones done); each name checked against the registries, no repeats."""
+    for name in methods:
+        get_algorithm_class(name)
+    for label, values in (("methods", methods), ("backbones", backbones), ("seeds", seeds)):
+        if not values or len(set(values)) != len(values):
+            raise ValueError(f"{label} must be non-empty and without repeats, got {list(values)}")
+    return [RunSpec(b, m, int(s)) for b in backbones for m in methods for s in seeds]
+
+
+def run_grid(
+    specs: Iterable[RunSpec],
+    canvas: Canvas,
+    recipes: Mapping[str, Recipe],
+    hparams: Mapping[str, Mapping[str, Any]] | None = None,
+    device: torch.device | str = "cpu",
+    memo: RunMemo | None = None,
+    index: MethodIndex | None = None,
+    probe_images: int = 2000,
+    log: Callable[[str], None] = print,
+) -> dict[tuple[str, str, int], RunRecord]:
+    """Train (or reuse) every planned run with its backbone's recipe, add both rules'
+    checkpoints to ``index`` and probe every checkpoint for colour following."""
+    records = {}
+    hparams = hparams or {}
+    for spec in specs:
+        recipe = recipes[spec.backbone]
+        algorithm, result = fit_recipe(
+            spec.method, canvas, recipe, spec.seed, hparams.get(spec.method), device, memo
+        )
+        record = RunRecord(spec, algorithm, result)
+        record.following = _following_per_rule(record, canvas, probe_images, device)
+        records[spec.key] = record
+        if index is not None:
+            index.add(spec.method, spec.seed, algorithm, result, default_rule=recipe.selection)
+        picked = ", ".join(
+            f"{rule} epoch {result.selections[rule]['epoch']} hard "
+            f"{record.accuracy(rule, 'hard_test'):.4f}"
+            for rule in RULES
+        )
+        log(
+            f"{spec.backbone} {spec.method} seed {spec.seed}: {picked}; {result.seconds:.1f}s"
+            f"{' (reused)' if result.extra.get('reused') else ''}"
+        )
+    return records
+
+
+def _following_per_rule(
+    record: RunRecord, canvas: Canvas, probe_images: int, device: torch.device | str
+) -> dict[str, float | None]:
+    # Both rules often keep the same epoch: probe each distinct checkpoint once.
+    by_epoch: dict[int, float | None] = {}
+    following = {}
+    for rule in RULES:
+        epoch = record.result.selections[rule]["epoch"]
+        if epoch not in by_epoch:
+            by_epoch[epoch] = colour_following(
+                record.network(rule).to(device),
+                record.algorithm.input_kind,
+                canvas["hard_test"],
+                n_images=probe_images,
+                seed=record.spec.seed,
+                device=device,
+            )
+        following[rule] = by_epoch[epoch]
+    return following
+
+
+def _interval_fields(name: str, values: Sequence[float]) -> dict[str, Any]:
+    interval = mean_ci95(values)
+    return {
+        f"{name}_mean": interval.mean,
+        f"{name}_ci95": interval.as_list(),
+        f"{name}_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+        f"{name}_per_seed": [float(v) for v in values],
+    }
+
+
+def method_group(name: str) -> str:
+    """The privileged information a method uses (registry metadata on its class)."""
+    return get_algorithm_class(name).privileged
+
+
+def aggregate(
+    records: Mapping[tuple[str, str, int], RunRecord],
+    backbones: Sequence[str],
+    methods: Sequence[str],
+    seeds: Sequence[int],
+) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """``[backbone][rule][method]`` -> the method's accuracies under that rule (mean, 95%
+    interval as [lo, hi], std and per-seed values, seeds in order), colour following, selected
+    epochs, group and wall time. Seeds are in the same order everywhere (paired tests rely on it)."""
+    table: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for backbone in backbones:
+        table[backbone] = {}
+        for rule in RULES:
+            table[backbone][rule] = {
+                method: _method_row([records[(backbone, method, s)] for s in seeds], rule)
+                for method in methods
+            }
+    return table
+
+
+def _method_row(runs: Sequence[RunRecord], rule: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "group": method_group(runs[0].spec.method),
+        "n_seeds": len(runs),
+        "seeds": [run.spec.seed for run in runs],
+        "selected_epochs": [run.result.selections[rule]["epoch"] for run in runs],
+        "seconds_mean": float(np.mean([run.result.seconds for run in runs])),
+        # Rule-free: the first epoch whose hard accuracy reaches 70% (curves, never selection).
+        "epochs_to_70_hard": epochs_to_reach(
+            [run.result.history for run in runs], "acc_hard_test", 0.70
+        ),
+    }
+    for name, split in METRIC_SPLITS.items():
+        row.update(_interval_fields(name, [run.accuracy(rule, split) for run in runs]))
+    following = [run.following.get(rule) for run in runs]
+    if None in following:
+        row.update(colour_following_mean=None, colour_following_ci95=[None, None])
+    else:
+        interval = mean_ci95(following)
+        row.update(colour_following_mean=interval.mean, colour_following_ci95=interval.as_list())
+    return row
+
+
+def compare_winners(
+    table: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]],
+    alpha: float = 0.05,
+    exclude: Sequence[str] = (ORACLE,),
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per backbone and rule: the winner (highest mean accuracy on the rule's own validation
+    split, easy validation breaking ties; never the hard test set), the runner-up by the same
+    order, and a paired t test over seeds of their hard-test accuracies. ``tied`` when the test
+    does not separate them at ``alpha`` (or has fewer than two seeds)."""
+    winners: dict[str, dict[str, dict[str, Any]]] = {}
+    for backbone, rules in table.items():
+        winners[backbone] = {}
+        for rule, rows in rules.items():
+            split = {"val": "easy_val_acc", "conflict_val": "conflict_val_acc"}[RULE_SPLIT[rule]]
+            candidates = [name for name in rows if name not in exclude] or list(rows)
+            ranked = sorted(
+                candidates,
+                key=lambda name: (rows[name][f"{split}_mean"], rows[name]["easy_val_acc_mean"]),
+                reverse=True,
+            )
+            entry: dict[str, Any] = {"winner": ranked[0], "selected_on": split}
+            if len(ranked) > 1:
+                first, second = rows[ranked[0]], rows[ranked[1]]
+                test = paired_t_test(
+                    first["hard_test_acc_per_seed"], second["hard_test_acc_per_seed"]
+                )
+                entry.update(
+                    runner_up=ranked[1],
+                    hard_diff=test.mean_diff,
+                    hard_diff_ci95=[test.lo, test.hi],
+                    p_value=test.p_value,
+                    n_pairs=test.n,
+                    test=test.test,
+                    tied=tied(test, alpha),
+                    testable=test.p_value is not None,
+                )
+            else:
+                entry.update(runner_up=None, tied=False, testable=False)
+            winners[backbone][rule] = entry
+    return winners
+
+
+def per_colour_hard(
+    records: Mapping[tuple[str, str, int], RunRecord],
+    canvas: Canvas,
+    backbone: str,
+    method: str,
+    seeds: Sequence[int],
+    rule: str,
+    device: torch.device | str = "cpu",
+) -> list[dict[str, Any]]:
+    """Hard-test accuracy per stroke colour (palette order): ``{"colour", "images", "mean",
+    "ci95", "n"}`` over seeds (the canvas's colour ids; mean None for a colour with no image)."""
+    from lazy_artist.metrics import per_colour_accuracy
+    from lazy_artist.training import predict
+
+    hard = canvas["hard_test"]
+    per_seed = []
+    for seed in seeds:
+        record = records[(backbone, method, seed)]
+        images = hard.gray if record.algorithm.input_kind == "gray" else hard.images
+        preds, _ = predict(record.network(rule).to(device), images, device=device)
+        per_seed.append(per_colour_accuracy(preds, hard.labels, hard.colours))
+    rows = []
+    for colour, first in per_seed[0].items():
+        values = [
+            run[colour]["accuracy"] for run in per_seed if run[colour]["accuracy"] is not None
+        ]
+        interval = mean_ci95(values) if values else None
+        rows.append(
+            {
+                "colour": colour,
+                "images": first["n"],
+                "mean": None if interval is None else interval.mean,
+                "ci95": [None, None] if interval is None else interval.as_list(),
+                "n": len(values),
+            }
+        )
+    return rows
+
+
+def sweep_canvases(mnist: Any, canvas: Canvas, biases: Sequence[float]) -> dict[float, Canvas]:
+    """The training canvas rebuilt at each bias fraction (same seed and sizes); the comparison's
+    own canvas where the bias matches, so its runs are reused."""
+    sizes = canvas.sizes()
+    built = {}
+    for bias in biases:
+        built[bias] = (
+            canvas
+            if bias == canvas.bias
+            else build_canvas(
+                mnist,
+                bias=bias,
+                seed=canvas.seed,
+                n_train=sizes["train"],
+                n_val=sizes["val"],
+                n_test=sizes["hard_test"],
+            )
+        )
+    return built
+
+
+def run_bias_sweep(
+    canvases: Mapping[float, Canvas],
+    methods: Sequence[str],
+    recipe: Recipe,
+    seeds: Sequence[int],
+    rule: str,
+    hparams: Mapping[str, Mapping[str, Any]] | None = None,
+    device: torch.device | str = "cpu",
+    memo: RunMemo | None = None,
+    records: Mapping[tuple[str, str, int], RunRecord] | None = None,
+    comparison: Canvas | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Hard-test accuracy (under ``rule``) of each method at each bias, mean and 95% interval
+    over ``seeds``. On the ``comparison`` canvas the grid's ``records`` are read, not refitted
+    (also with the memo off); other runs go through the memo."""
+    hparams = hparams or {}
+    records = records or {}
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
+    seconds = 0.0
+    for bias, biased in canvases.items():
+        for name in methods:
+            runs = []
+            for s in seeds:
+                held = records.get((recipe.backbone, name, s)) if biased is comparison else None
+                if held is None:
+                    held_result = fit_recipe(
+                        name, biased, recipe, s, hparams.get(name), device, memo
+                    )[1]
+                    seconds += held_result.seconds
+                else:
+                    held_result = held.result
+                runs.append(held_result.selections[rule]["selected"]["hard_test"])
+            interval = mean_ci95(runs)
+            results[name].append(
+                {"mean": interval.mean, "ci95": interval.as_list(), "n": interval.n}
+            )
+            log(f"bias {bias}: {name} hard {interval.mean:.4f} over {interval.n} seed(s)")
+    return {
+        "bias": [float(b) for b in canvases],
+        "backbone": recipe.backbone,
+        "rule": rule,
+        "seeds": list(seeds),
+        "hard_test_acc": results,
+        "training_seconds": seconds,
+    }
+
+
+def record_winners(
+    index: MethodIndex, winners: Mapping[str, Mapping[str, Mapping[str, Any]]]
+) -> None:
+    """Name each backbone's winner per rule in the model index (``best@<backbone>``)."""
+    for backbone, rules in winners.items():
+        for rule, entry in rules.items():
+            index.set_best(entry["winner"], backbone=backbone, rule=rule)
+
+
+def histories(
+    records: Mapping[tuple[str, str, int], RunRecord],
+    backbone: str,
+    methods: Sequence[str],
+    seeds: Sequence[int],
+) -> dict[str, list[list[dict[str, Any]]]]:
+    """Per method, every seed's per-epoch history on ``backbone`` (for learning curves)."""
+    return {m: [records[(backbone, m, s)].result.history for s in seeds] for m in methods}
+
+
+def per_colour_rows(
+    records: Mapping[tuple[str, str, int], RunRecord],
+    canvas: Canvas,
+    backbone: str,
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    rule: str,
+    device: torch.device | str = "cpu",
+) -> dict[str, list[dict[str, Any]]]:
+    """Per method (repeats dropped), :func:`per_colour_hard`'s rows."""
+    return {
+        method: per_colour_hard(records, canvas, backbone, method, seeds, rule, device)
+        for method in dict.fromkeys(methods)
+    }
+
+
+def unconverged(
+    records: Mapping[tuple[str, str, int], RunRecord], min_easy_val: float
+) -> list[dict[str, Any]]:
+    """Runs whose easy-validation-selected checkpoint stays below ``min_easy_val``: training
+    diverged or stalled, so their method's mean mixes a failed optimisation with a result."""
+    return [
+        {
+            "backbone": backbone,
+            "method": method,
+            "seed": seed,
+            "easy_val_acc": record.accuracy("easy_val", "val"),
+            "first_epoch_losses": dict(record.result.history[0]["losses"])
+            if record.result.history
+            else {},
+        }
+        for (backbone, method, seed), record in records.items()
+        if record.accuracy("easy_val", "val") < min_easy_val
+    ]
+
+
+def comparison_rows(
+    rows: Mapping[str, Mapping[str, Any]], order: Sequence[str] = ()
+) -> list[list[Any]]:
+    """Table rows (group, method, easy val, conflict val, hard, follows colour, epochs, wall s),
+    grouped by privileged information in :data:`~lazy_artist.methods.algorithms.GROUPS` order."""
+    from lazy_artist.methods.algorithms import GROUPS
+
+    def cell(row: Mapping[str, Any], name: str) -> str:
+        mean, (lo, hi) = row[f"{name}_mean"], row[f"{name}_ci95"]
+        if mean is None:
+            return "gray input"
+        if lo is None:
+            return f"{100 * mean:.1f}"
+        return f"{100 * mean:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+    names = [name for name in order if name in rows] + [n for n in rows if n not in order]
+    ranked = sorted(names, key=lambda n: (list(GROUPS).index(rows[n]["group"]), names.index(n)))
+    return [
+        [
+            GROUPS[rows[name]["group"]],
+            name,
+            cell(rows[name], "easy_val_acc"),
+            cell(rows[name], "conflict_val_acc"),
+            cell(rows[name], "hard_test_acc"),
+            cell(rows[name], "colour_following"),
+            ", ".join(str(e) for e in rows[name]["selected_epochs"]),
+            rows[name]["seconds_mean"],
+        ]
+        for name in ranked
+    ]
+
+
+def design_rows(decisions: Iterable[Any]) -> list[list[str]]:
+    """The design-decisions table's rows (see :mod:`lazy_artist.methods.design`)."""
+    return [[d.choice, d.value, d.chosen_on, d.why] for d in decisions]
