@@ -311,20 +311,3 @@ def method_learning_curves(histories: dict[str, list[list[dict[str, float]]]]) -
     axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
     fig.tight_layout()
     return fig
-
-
-def bias_sweep_plot(biases: Sequence[float], hard_acc: dict[str, Sequence[float]]) -> Figure:
-    """Hard-test accuracy against the training canvas's bias fraction, one line per method."""
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN * 0.7, 3.2))
-    positions = np.arange(len(biases))  # evenly spaced: the interesting values crowd near 1
-    for name, values in hard_acc.items():
-        ax.plot(positions, values, marker="o", color=model_colour(name), label=name)
-    ax.set_xticks(positions, [f"{bias:g}" for bias in biases])
-    ax.set_xlabel("bias fraction of the training canvas")
-    ax.set_ylabel("hard-test accuracy")
-    ax.set_ylim(-0.02, 1.02)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    return fig
