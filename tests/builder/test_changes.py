@@ -77,6 +77,18 @@ def test_a_metric_beyond_the_tolerance_is_listed_and_one_within_it_is_not():
     assert not changes.no_change
 
 
+def test_wall_times_that_moved_are_counted_not_listed():
+    before = summary(t4=task(metrics={"acc": 0.5, "seconds": 3.0, "m": {"train_seconds": 1.0}}))
+    after = summary(t4=task(metrics={"acc": 0.6, "seconds": 4.0, "m": {"train_seconds": 2.0}}))
+    changes = compare_summaries(before, after)
+    assert [row.metric for row in changes.metrics] == ["acc"]
+    assert changes.timings_moved == 2 and changes.as_dict()["timings_moved"] == 2
+    only_timings = compare_summaries(
+        before, summary(t4=task(metrics={"acc": 0.5, "seconds": 9.0, "m": {"train_seconds": 1.0}}))
+    )
+    assert only_timings.timings_moved == 1 and only_timings.no_change
+
+
 def test_the_absolute_tolerance_keeps_noise_around_zero_out():
     before = summary(t1=task(metrics={"gap": 0.0}))
     after = summary(t1=task(metrics={"gap": ABS_TOL / 2}))

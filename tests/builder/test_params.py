@@ -122,3 +122,18 @@ def test_good_values_pass(assignment):
 def test_unknown_profile_names_the_known_ones():
     with pytest.raises(BuildInputError, match="unknown profile 'huge': choose one of quick, full"):
         check_profile("huge")
+
+
+def test_a_mapping_override_merges_with_the_profile_instead_of_replacing_it():
+    from lazy_artist.builder.tasks import STUDY_TASKS
+
+    t4 = STUDY_TASKS["t4"]
+    profile = resolve_params(t4, "quick")["hparams"]
+    assert profile, "the quick profile overrides some method's hparams"
+    resolved = resolve_params(t4, "quick", {"t4": {"hparams": {"cf_invar": {"lambda_cf": 2.0}}}})
+    assert resolved["hparams"] == {**profile, "cf_invar": {"lambda_cf": 2.0}}
+    nested = resolve_params(t4, "quick", {"t4": {"recipes": {"lenet_cnn": {"epochs": 6}}}})[
+        "recipes"
+    ]
+    assert nested["lenet_cnn"]["epochs"] == 6
+    assert resolve_params(t4, "quick", {"t4": {"seed": 3}})["seed"] == 3  # scalars replace

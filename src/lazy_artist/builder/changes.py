@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lazy_artist.builder.cache import notebook_digest
 from lazy_artist.builder.params import BuildInputError
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.store import BuildStore
@@ -64,7 +66,7 @@ def key_inputs(
     *,
     notebook_text: str,
     params: Mapping[str, Any],
-    library: str,
+    library: str | Mapping[str, str],
     upstream_keys: Mapping[str, str],
     data_identity: Mapping[str, str],
     versions: Mapping[str, str],
@@ -73,9 +75,13 @@ def key_inputs(
     """Short digests of each input of a task's cache key (same arguments as ``cache.task_key``),
     kept in the summary so that a later build can say which input made a task re-run."""
     return {
-        "notebook": _digest(notebook_text),
+        # The code cells only, as the key sees them: a markdown edit is no change.
+        "notebook": notebook_digest(notebook_text)[:16],
         "params": {name: _digest(value) for name, value in sorted(params.items())},
-        "library": library[:16],
+        # Per module when given per module, so that a re-run can name the module.
+        "library": library[:16]
+        if isinstance(library, str)
+        else {name: digest[:16] for name, digest in sorted(library.items())},
         "upstream": {name: key[:16] for name, key in sorted(upstream_keys.items())},
         "data": {name: ident[:16] for name, ident in sorted(data_identity.items())},
         "versions": dict(sorted(versions.items())),
@@ -121,6 +127,14 @@ def show(value: Any) -> str:
 
 
 _ABSENT = object()  # a metric or check on one side only
+# Wall-clock metrics move on every run of a task: counted, not listed, so that the table shows
+# what a change did to the results (the task table already says which tasks re-ran).
+_TIMING = re.compile(r"(^|[._\[])(seconds|runtime_s|wall_s)(_|\.|\]|$)")
+
+
+def is_timing(metric: str) -> bool:
+    """A wall-clock measurement (``seconds``, ``train_seconds``, ``seconds_mean``, ...)."""
+    return bool(_TIMING.search(metric))
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,7 @@ class Changes:
     metrics: list[MetricChange] = field(default_factory=list)
     checks: list[CheckChange] = field(default_factory=list)
     tasks: list[TaskChange] = field(default_factory=list)
+    timings_moved: int = 0  # wall-clock metrics that moved (not listed)
     rel_tol: float = REL_TOL
     abs_tol: float = ABS_TOL
     # A link (relative to the report) to the baseline's own report, when it is published beside it.
@@ -238,6 +253,7 @@ class Changes:
             "baseline": self.baseline,
             "previous_report": self.previous_report,
             "no_change": self.no_change,
+            "timings_moved": self.timings_moved,
             "tolerance": {"relative": self.rel_tol, "absolute": self.abs_tol},
             "tasks": [vars(row) for row in self.tasks],
             "checks": [
@@ -307,7 +323,10 @@ def compare_summaries(
         for path in [*new_metrics, *(p for p in old_metrics if p not in new_metrics)]:
             was, now = old_metrics.get(path, _ABSENT), new_metrics.get(path, _ABSENT)
             if was is _ABSENT or now is _ABSENT or moved(was, now, rel_tol, abs_tol):
-                changes.metrics.append(MetricChange(name, path, was, now))
+                if is_timing(path) and was is not _ABSENT and now is not _ABSENT:
+                    changes.timings_moved += 1
+                else:
+                    changes.metrics.append(MetricChange(name, path, was, now))
     return changes
 
 

@@ -87,12 +87,23 @@ def _coerce(assignment: str, raw_value: str, default: Any, task: Task) -> Any:
 def resolve_params(
     task: Task, profile: str, overrides: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """The task's parameters for a profile, with command-line overrides applied last."""
+    """The task's parameters for a profile, with command-line overrides applied last.
+
+    A mapping-valued parameter (``t4.hparams``, ``t4.recipes``) is merged key by key, so
+    ``--set 't4.hparams={"cf_invar": {...}}'`` adds to the profile's other entries instead of
+    silently dropping them."""
     check_profile(profile)
     resolved = task.defaults()
-    resolved.update(task.profiles.get(profile, {}))
-    resolved.update((overrides or {}).get(task.name, {}))
+    for layer in (task.profiles.get(profile, {}), (overrides or {}).get(task.name, {})):
+        for name, value in layer.items():
+            resolved[name] = _merged(resolved.get(name), value)
     return resolved
+
+
+def _merged(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{key: _merged(base.get(key), value) for key, value in override.items()}}
+    return override
 
 
 def check_params(graph: TaskGraph, names: Iterable[str], params: dict[str, dict[str, Any]]) -> None:
