@@ -57,6 +57,8 @@ def bench(session: nox.Session) -> None:
     )
     # T5: seconds per sample of the batched minimum-epsilon search as N grows.
     session.run("python", "benchmarks/min_epsilon.py", "--out", "build/bench/min_epsilon.json")
+    # T4: serial vs parallel runs (quick T4, and one full-size epoch per worker).
+    session.run("python", "benchmarks/t4_parallel.py", "--out", "build/bench/t4_parallel.json")
 
 
 @nox.session

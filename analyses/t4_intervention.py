@@ -12,6 +12,7 @@ output_dir = "build/scratch/t4"  # the builder injects the task's staging direct
 upstream = {}  # task name -> directory of that task's completed outputs
 profile = "quick"
 memo_dir = None  # the builder injects where finished training runs are kept for reuse
+memo_retrain = None  # the builder injects --retrain: "all" or method names trained again
 seed = 0
 device = "auto"
 data_root = "data"
@@ -35,6 +36,8 @@ oracle_tolerance = 0.01  # the oracle is the ceiling, within this margin
 min_converged_easy_val = 0.9  # a run below this on easy validation did not train (flagged)
 alpha = 0.05  # level of the winner vs runner-up paired test
 standalone_canvas = {"n_train": 6000, "n_val": 1000, "n_test": 2000}  # only without upstream t0
+jobs = 0  # training runs at once: 0 = one per core, 1 = one after another (same numbers)
+executor = "auto"  # "local" process pool, "ray" (pip install ray), "auto": ray if RAY_ADDRESS
 
 # %%
 import itertools
@@ -85,7 +88,7 @@ recipe_of = resolve_recipes(backbones, recipes)
 trained_backbones = list(recipe_of)
 seeds = [seed + offset for offset in range(n_seeds)]
 started = time.perf_counter()
-memo = RunMemo(memo_dir)  # identical finished runs are loaded, not retrained
+memo = RunMemo(memo_dir, retrain=memo_retrain)  # identical finished runs are loaded, not retrained
 
 if "t0" in upstream:
     canvas = load_canvas(artefact(upstream["t0"], "canvas.npz"))
@@ -117,6 +120,8 @@ records = run_grid(
     memo=memo,
     index=index,
     probe_images=probe_images,
+    jobs=jobs,
+    executor=executor,
 )
 table = rec.metric("methods", aggregate(records, trained_backbones, names, seeds))
 winners = rec.metric("winners", compare_winners(table, alpha=alpha))
@@ -206,6 +211,8 @@ sweep = run_bias_sweep(
     memo=memo,
     records=records,
     comparison=canvas,
+    jobs=jobs,
+    executor=executor,
 )
 rec.metric("bias_sweep", sweep)
 rec.metric("runs_reused", memo.hits)

@@ -107,7 +107,7 @@ def test_a_t1_notebook_change_re_runs_t1_only(checkout):
     rerun = {"t1"} | dependants("t1")
     untouched = {task: finished(checkout, task) for task in ALL_TASKS if task not in rerun}
     notebook = checkout / "analyses" / "t1_cheater.py"
-    notebook.write_text(notebook.read_text() + "\n# %%\n# an edit to T1 only\n")
+    notebook.write_text(notebook.read_text() + "\n# %%\nprint('an edit to T1 only')\n")
     expected = {task: "complete" if task in rerun else "cached" for task in ALL_TASKS}
     assert statuses(build_quick(checkout)) == expected
     assert {task: finished(checkout, task) for task in untouched} == untouched

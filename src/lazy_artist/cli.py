@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import errno
 import json
+import math
 import os
 import shutil
 import signal
@@ -34,7 +35,7 @@ from lazy_artist.builder.project import BUILDER_BUILD_ENTRIES, Project
 from lazy_artist.builder.publish import publish
 from lazy_artist.builder.render import RenderError
 from lazy_artist.builder.store import BuildStore, StoredRecordError
-from lazy_artist.builder.tasks import PROFILES
+from lazy_artist.builder.tasks import PROFILES, TaskGraph
 from lazy_artist.data.provision import needed_datasets, provision
 
 EXIT_OK, EXIT_TASK_FAILED, EXIT_BAD_INPUT, EXIT_RENDER_FAILED = 0, 1, 2, 3
@@ -55,7 +56,24 @@ def _parser() -> argparse.ArgumentParser:
             "--profile", default="full", help=f"one of {', '.join(PROFILES)} (default: full)"
         )
         command.add_argument(
-            "--force", action="store_true", help="re-run the selected tasks even if cached"
+            "--force",
+            action="store_true",
+            help="re-run the named tasks (every task without --only) even if cached; their "
+            "dependencies stay cached and T4 still reuses its memoised runs",
+        )
+        command.add_argument(
+            "--force-all",
+            action="store_true",
+            help="re-run the named tasks and every task they need, even if cached",
+        )
+        command.add_argument(
+            "--retrain",
+            nargs="?",
+            const="all",
+            default=None,
+            metavar="METHODS",
+            help="retrain T4's memoised runs: all of them, or only these methods' runs "
+            "(e.g. --retrain cf_invar,erm); T4 re-runs",
         )
         command.add_argument(
             "--fail-fast", action="store_true", help="stop at the first failed task"
@@ -77,6 +95,29 @@ def _parser() -> argparse.ArgumentParser:
             "--no-render", action="store_true", help="run tasks but do not write the report"
         )
         command.add_argument("--quiet", action="store_true", help="do not stream notebook output")
+        command.add_argument(
+            "--timeout-s",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="fail a task whose notebook cell runs longer than this (default per task and "
+            "profile; one task: --set TASK.timeout_s=SECONDS)",
+        )
+        command.add_argument(
+            "--jobs",
+            type=int,
+            default=None,
+            metavar="N",
+            help="T4 training runs at once (0 = one per core, 1 = serial; same numbers); "
+            "sets t4.jobs unless --set t4.jobs is given",
+        )
+        command.add_argument(
+            "--executor",
+            choices=("auto", "local", "ray"),
+            default=None,
+            help="engine of T4's runs: local processes, or Ray (pip install ray; 'auto' picks "
+            "Ray when RAY_ADDRESS is set); sets t4.executor unless --set gives it",
+        )
         add_lock_options(command)
         command.add_argument(
             "--skip",
@@ -117,6 +158,11 @@ def _parser() -> argparse.ArgumentParser:
         "--only", nargs="+", default=None, metavar="TASK", help="these tasks (and what they need)"
     )
     add_build_options(build_cmd)
+    build_cmd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say which tasks would run and why (what changed), running nothing",
+    )
     run_cmd = commands.add_parser(
         "run", help="run one task (and what it needs), then write the report"
     )
@@ -145,8 +191,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff_cmd.add_argument("before", type=Path)
     diff_cmd.add_argument("after", type=Path)
-    status_cmd = commands.add_parser("status", help="show each task's cache state")
+    status_cmd = commands.add_parser(
+        "status",
+        help="recompute every task's key and say whether it is cached or will run, and why",
+    )
     status_cmd.add_argument("--profile", default="full")
+    status_cmd.add_argument("--only", nargs="+", default=None, metavar="TASK")
+    status_cmd.add_argument("--skip", nargs="+", default=[], metavar="TASK")
+    status_cmd.add_argument(
+        "--set", dest="assignments", action="append", default=[], metavar="TASK.NAME=VALUE"
+    )
     clean_cmd = commands.add_parser(
         "clean", help="delete the build cache (one profile or all) and the report"
     )
@@ -266,16 +320,30 @@ def _build(project: Project, args: argparse.Namespace) -> int:
     check_profile(args.profile)
     if only:
         check_task_names(project.graph, only)
-    overrides = parse_overrides(project.graph, args.assignments)
+    assignments, timeouts = _timeouts(project.graph, _with_run_options(args), args.timeout_s)
+    overrides = parse_overrides(project.graph, assignments)
     check_reference_file(project.root)
     if args.baseline:
         load_summary(args.baseline)  # a missing or malformed baseline stops before any work
+    if getattr(args, "dry_run", False):
+        return _print_plan(
+            project,
+            args.profile,
+            only=only,
+            skip=args.skip,
+            overrides=overrides,
+            force=args.force,
+            force_all=args.force_all,
+            retrain=_retrain(args.retrain),
+        )
     started = time.perf_counter()
     result = build(
         project,
         args.profile,
         only=only,
         force=args.force,
+        force_all=args.force_all,
+        retrain=_retrain(args.retrain),
         keep_going=not args.fail_fast,
         overrides=overrides,
         stream=not args.quiet,
@@ -283,6 +351,7 @@ def _build(project: Project, args: argparse.Namespace) -> int:
         wait=not args.no_wait,
         lock_timeout_s=args.lock_timeout,
         keep_lock=True,  # held through publish; main() releases it
+        timeouts=timeouts,
     )
     if not args.no_render:
         outputs = publish(project, result.as_record(), baseline=args.baseline)
@@ -293,6 +362,60 @@ def _build(project: Project, args: argparse.Namespace) -> int:
     _print_outcomes(result.as_record())
     print(f"done in {time.perf_counter() - started:.1f}s", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_TASK_FAILED
+
+
+def _with_run_options(args: argparse.Namespace) -> list[str]:
+    """``--set`` assignments plus ``--jobs`` / ``--executor`` as T4's parameters (an explicit
+    ``--set t4.jobs=...`` / ``--set t4.executor=...`` wins)."""
+    assignments = list(args.assignments)
+    for param in ("jobs", "executor"):
+        value = getattr(args, param)
+        given = any(a.partition("=")[0].strip() == f"t4.{param}" for a in assignments)
+        if value is not None and not given:
+            assignments.append(f"t4.{param}={value}")
+    return assignments
+
+
+def _timeouts(
+    graph: TaskGraph, assignments: list[str], timeout_s: float | None
+) -> tuple[list[str], dict[str, float]]:
+    """Per-task cell time limits from ``--timeout-s`` (every task) and ``--set TASK.timeout_s=S``
+    (a builder setting, not a notebook parameter), and the remaining ``--set`` assignments."""
+    timeouts: dict[str, float] = {}
+    if timeout_s is not None:
+        if not (math.isfinite(timeout_s) and timeout_s > 0):
+            raise BuildInputError(f"--timeout-s {timeout_s:g}: give a positive number of seconds")
+        timeouts = dict.fromkeys(graph.names(), timeout_s)
+    rest = []
+    for assignment in assignments:
+        target, _, raw = assignment.partition("=")
+        task, _, name = target.strip().partition(".")
+        if name.strip() != "timeout_s":
+            rest.append(assignment)
+            continue
+        check_task_names(graph, [task])
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise BuildInputError(f"--set {assignment}: timeout_s is a positive number of seconds")
+        timeouts[task] = seconds
+    return rest, timeouts
+
+
+def _retrain(value: str | None) -> str | list[str] | None:
+    """``--retrain``: ``"all"`` or registered method names (checked before any work)."""
+    if value is None:
+        return None
+    if value.strip() == "all":
+        return "all"
+    from lazy_artist.methods.comparison import resolve_method_names  # imports torch: only here
+
+    try:
+        return resolve_method_names(value)
+    except ValueError as error:
+        raise BuildInputError(f"--retrain: {error}") from None
 
 
 def _print_outcomes(record: dict) -> None:
@@ -332,19 +455,18 @@ def _render(project: Project, args: argparse.Namespace) -> int:
 
 def _status(project: Project, args: argparse.Namespace) -> int:
     check_profile(args.profile)
-    store = BuildStore.for_profile(project.build_dir, args.profile)
-    record = store.run_record() or {"tasks": {}}
-    for task in project.graph:
-        stored = store.completed_record(task.name, warn=_say)
-        last = record["tasks"].get(task.name, {})
-        current = "fresh" if stored and stored.get("key") == last.get("key") else "stale or absent"
-        damage = store.verify(task.name, stored) if stored else None
-        if damage:  # the next build moves it aside and re-runs the task
-            current = f"damaged ({damage})"
-        print(
-            f"{task.name:4} last build: {last.get('status', 'never built'):9} stored result: "
-            f"{'yes (' + str(stored.get('finished_at')) + ')' if stored else 'none'}; {current}"
-        )
+    overrides = parse_overrides(project.graph, args.assignments)
+    # Not needed to answer, but a malformed record is named here rather than at the next render.
+    BuildStore.for_profile(project.build_dir, args.profile).run_record()
+    return _print_plan(project, args.profile, only=args.only, skip=args.skip, overrides=overrides)
+
+
+def _print_plan(project: Project, profile: str, **options) -> int:
+    """One line per task: ``cached``, or ``will run: <which input changed>`` (builder/explain.py)."""
+    from lazy_artist.builder.explain import plan
+
+    for task in plan(project, profile, **options):
+        print(task.line())
     return EXIT_OK
 
 
@@ -387,7 +509,7 @@ def _say(message: str) -> None:
 def _data(project: Project, args: argparse.Namespace) -> int:
     check_profile(args.profile)
     selected = select_tasks(project.graph, args.only, args.skip)
-    overrides = parse_overrides(project.graph, args.assignments)
+    overrides = parse_overrides(project.graph, _timeouts(project.graph, args.assignments, None)[0])
     data_roots = {
         name: project.root
         / str(resolve_params(project.graph[name], args.profile, overrides)["data_root"])

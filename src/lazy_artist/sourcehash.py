@@ -1,14 +1,18 @@
-"""Which library source files a piece of code can reach, found by reading import statements.
+"""Which library source files a piece of code can reach, and what of them counts as code.
 
 Shared by the build cache (a task's key hashes the modules its notebook imports) and the T4
 run memo (a trained run is reused only while the training code it went through is unchanged).
+Both hash the syntax tree without comments and docstrings (:func:`code_fingerprint`), so
+editing an explanation never re-runs a task or retrains a model; for a notebook only its code
+cells count (:func:`notebook_fingerprint`): a markdown edit re-renders the report only.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import lazy_artist
@@ -71,11 +75,71 @@ def reachable_modules(source: str, package_dir: Path | None = None) -> list[Path
     )
 
 
-def source_digest(paths: Iterable[Path], package_dir: Path | None = None) -> str:
-    """sha256 over ``paths`` (relative path + bytes), in sorted order."""
+_DOCSTRING_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def code_fingerprint(source: str) -> str:
+    """What of ``source`` can change what it computes: its syntax tree without docstrings
+    (comments are not in the tree) or positions. Unparsable text counts as a whole."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return "text:" + source
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, _DOCSTRING_OWNERS)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:]
+    return ast.dump(tree, annotate_fields=True, include_attributes=False)
+
+
+def notebook_fingerprint(text: str) -> str:
+    """What of a notebook's text (jupytext percent format, or .ipynb JSON) counts as code: each
+    code cell's :func:`code_fingerprint` and tags (``parameters`` tells papermill where to
+    inject), in order. Markdown cells and comments do not count."""
+    import jupytext  # only the builder reads notebooks; the training code never imports this
+
+    fmt = "ipynb" if text.lstrip().startswith("{") else "py:percent"
+    try:
+        notebook = jupytext.reads(text, fmt=fmt)
+    except Exception:  # not a notebook jupytext reads: the text is all there is
+        return "text:" + text
+    cells = [
+        [sorted(cell.metadata.get("tags", [])), code_fingerprint(cell.source)]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
+    # A code cell of comments only runs nothing: adding or removing one is no change either.
+    empty = code_fingerprint("")
+    return json.dumps([cell for cell in cells if cell != [[], empty]])
+
+
+def module_digests(paths: Iterable[Path], package_dir: Path | None = None) -> dict[str, str]:
+    """``{relative path: sha256 of its code fingerprint}`` per module, so that a changed key
+    can name the module that changed it."""
     package_dir = package_root(package_dir)
+    return {
+        path.relative_to(package_dir).as_posix(): hashlib.sha256(
+            code_fingerprint(path.read_text(encoding="utf-8")).encode()
+        ).hexdigest()
+        for path in sorted(paths)
+    }
+
+
+def combine_digests(digests: Mapping[str, str]) -> str:
+    """One sha256 over per-module digests (name + digest, sorted by name)."""
     digest = hashlib.sha256()
-    for path in sorted(paths):
-        relative = path.relative_to(package_dir).as_posix()
-        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, value in sorted(digests.items()):
+        digest.update(name.encode() + b"\0" + value.encode() + b"\0")
     return digest.hexdigest()
+
+
+def source_digest(paths: Iterable[Path], package_dir: Path | None = None) -> str:
+    """sha256 over ``paths``' code (relative path + code fingerprint), comments and docstrings
+    left out."""
+    return combine_digests(module_digests(paths, package_dir))

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import lazy_artist
-from lazy_artist.builder.cache import library_digest, task_key
+from lazy_artist.builder.cache import library_digest, library_digests, task_key
 
 BASE = dict(
     notebook_text="print(1)",
@@ -56,7 +56,10 @@ def test_library_digest_follows_science_code_but_not_the_builder(package_copy):
     (package_copy / "cli.py").write_text("# cli changed\n", encoding="utf-8")
     assert library_digest(package_copy) == before
     with (package_copy / "results.py").open("a", encoding="utf-8") as handle:
-        handle.write("\n# a science-side change\n")
+        handle.write("\n# a comment is not a change\n")
+    assert library_digest(package_copy) == before
+    with (package_copy / "results.py").open("a", encoding="utf-8") as handle:
+        handle.write("\nSCIENCE_SIDE_CHANGE = 1\n")
     assert library_digest(package_copy) != before
 
 
@@ -73,11 +76,55 @@ def test_task_digest_follows_only_the_modules_a_notebook_reaches(package_copy):
     before = library_digest(package_copy, notebook_text=notebook)
     (package_copy / "unrelated_new_module.py").write_text("X = 1\n", encoding="utf-8")
     with (package_copy / "methods" / "comparison.py").open("a", encoding="utf-8") as handle:
-        handle.write("\n# unrelated to results\n")
+        handle.write("\nUNRELATED_TO_RESULTS = 1\n")
     assert library_digest(package_copy, notebook_text=notebook) == before
     with (package_copy / "fileio.py").open("a", encoding="utf-8") as handle:
-        handle.write("\n# transitive change\n")
+        handle.write("\nTRANSITIVE_CHANGE = 1\n")
     assert library_digest(package_copy, notebook_text=notebook) != before
+    # The per-module digests name the module that changed.
+    after = library_digests(package_copy, notebook_text=notebook)
+    assert "fileio.py" in after and "methods/comparison.py" not in after
+
+
+NOTEBOOK = """# %% [markdown]
+# # A title
+
+# %% tags=["parameters"]
+value = 3
+
+# %%
+# squares, for the table
+squares = [n * n for n in range(value)]
+print(squares)
+"""
+
+
+def test_a_markdown_or_comment_edit_of_a_notebook_keeps_its_key():
+    edited = NOTEBOOK.replace("# # A title", "# # A better title\n#\n# More words.").replace(
+        "# squares, for the table", "# the squares that the table shows"
+    )
+    assert task_key(**{**BASE, "notebook_text": edited}) == task_key(
+        **{**BASE, "notebook_text": NOTEBOOK}
+    )
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [
+        NOTEBOOK.replace("n * n", "n * n * n"),  # code
+        NOTEBOOK.replace('tags=["parameters"]', ""),  # papermill would inject elsewhere
+    ],
+)
+def test_a_code_or_tag_edit_of_a_notebook_changes_its_key(edited):
+    assert task_key(**{**BASE, "notebook_text": edited}) != task_key(
+        **{**BASE, "notebook_text": NOTEBOOK}
+    )
+
+
+def test_per_module_and_combined_library_digests_give_the_same_key(package_copy):
+    modules = library_digests(package_copy)
+    combined = library_digest(package_copy)
+    assert task_key(**{**BASE, "library": modules}) == task_key(**{**BASE, "library": combined})
 
 
 def test_task_digest_reaches_modules_imported_as_from_package_import_module(package_copy):
@@ -89,3 +136,30 @@ def test_task_digest_reaches_modules_imported_as_from_package_import_module(pack
     }
     assert {"__init__.py", "models/__init__.py", "models/cnn.py"} <= reached
     assert "methods/algorithms.py" not in reached
+
+
+def test_a_markdown_only_notebook_edit_reruns_nothing(fixture_project):
+    from lazy_artist.builder.build import CACHED, COMPLETE, build
+
+    def quiet(**kwargs):
+        return build(fixture_project, "quick", stream=False, say=lambda m: None, **kwargs)
+
+    first = quiet(only=["consume"])
+    assert first.outcomes["produce"].status == COMPLETE
+    notebook = fixture_project.notebook("produce")
+    text = notebook.read_text(encoding="utf-8")
+    notebook.write_text(
+        text.replace("# # Fixture: produce", "# # Fixture, reworded: produce").replace(
+            "rec.save()", "rec.save()  # a comment"
+        ),
+        encoding="utf-8",
+    )
+    again = quiet(only=["consume"])
+    assert {o.status for o in again.outcomes.values() if o.name in ("produce", "consume")} == {
+        CACHED
+    }
+    assert again.outcomes["produce"].key == first.outcomes["produce"].key
+    notebook.write_text(text + "print('code')\n", encoding="utf-8")
+    edited = quiet(only=["consume"])
+    assert edited.outcomes["produce"].status == COMPLETE
+    assert edited.outcomes["consume"].status == COMPLETE  # its upstream key changed

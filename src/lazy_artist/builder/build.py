@@ -26,7 +26,7 @@ from lazy_artist.builder.project import Project
 from lazy_artist.builder.provenance import collect_provenance
 from lazy_artist.builder.runner import NotebookFailure, run_notebook
 from lazy_artist.builder.store import EXECUTED_NOTEBOOK, BuildStore
-from lazy_artist.builder.tasks import MEMO_PARAM, TaskGraph
+from lazy_artist.builder.tasks import MEMO_PARAM, RETRAIN_PARAM, TaskGraph
 from lazy_artist.results import RESULTS_FILE
 from lazy_artist.runtime import resolve_device
 
@@ -89,12 +89,19 @@ def build(
     wait: bool = True,
     lock_timeout_s: float | None = None,
     keep_lock: bool = False,
+    force_all: bool = False,
+    retrain: str | list[str] | None = None,
+    timeouts: dict[str, float] | None = None,
 ) -> BuildResult:
     """Build ``only`` (and what they need) or every task, less ``skip``; returns every task's
-    outcome."""
+    outcome. ``force`` re-runs the named tasks, ``force_all`` what they need too, ``retrain``
+    (``"all"`` or method names) retrains those memoised runs (see :func:`forced_tasks`);
+    ``timeouts`` overrides tasks' per-cell time limits (``Task.cell_timeout_s``)."""
     graph = project.graph
     check_profile(profile)
+    only = list(only) if only else None
     selected = select_tasks(graph, only, skip)
+    forced = forced_tasks(graph, selected, only, force, force_all, retrain)
     project.check_layout(sorted(selected))
 
     params = {task.name: resolve_params(task, profile, overrides) for task in graph}
@@ -125,11 +132,9 @@ def build(
         upstream_keys = {dep: outcomes[dep].key or "" for dep in task.depends}
         notebook = project.notebook(task.name)
         notebook_text = notebook.read_text(encoding="utf-8") if notebook.exists() else ""
-        key_parts = dict(
+        key_parts = cache.key_parts(
             notebook_text=notebook_text,
-            params=params[task.name],
-            # Only the library code this notebook can reach: a new module elsewhere keeps it cached.
-            library=cache.library_digest(notebook_text=notebook_text),
+            params=task.key_params(params[task.name]),
             upstream_keys=upstream_keys,
             data_identity={name: data_ids.get(name, "") for name in task.datasets},
             versions=versions,
@@ -142,7 +147,7 @@ def build(
         outcomes[task.name] = outcome
         stored = store.completed_record(task.name, warn=say)
         reusable = stored is not None and stored.get("key") == key
-        if reusable and not force:
+        if reusable and task.name not in forced:
             damage = store.verify(task.name, stored)
             if damage:
                 moved = store.set_aside(task.name)
@@ -173,11 +178,16 @@ def build(
                 data_reported.add(missing_data[0])
             stop = not keep_going
             continue
-        if reusable and not force:
+        if reusable and task.name not in forced:
             _mark_cached(outcome, stored, store)
             say(f"{task.name}: cached (inputs unchanged)")
             continue
-        _run_task(project, store, task.name, outcome, outcomes, kernel, stream, say, force)
+        timeout_s = (timeouts or {}).get(task.name, task.cell_timeout_s(profile))
+        say(progress_line(outcomes, selected, running=task.name))
+        _run_task(
+            project, store, task.name, outcome, outcomes, kernel, stream, say, retrain, timeout_s
+        )
+        say(progress_line(outcomes, selected))
         stop = stop or (outcome.status == FAILED and not keep_going)
 
     result = BuildResult(
@@ -191,6 +201,55 @@ def build(
     if not keep_lock:
         lock.release()
     return result
+
+
+def progress_line(
+    outcomes: dict[str, TaskOutcome], selected: set[str], running: str | None = None
+) -> str:
+    """The whole build at a glance, said as each task starts and ends: how many of the selected
+    tasks are done (complete, cached, failed or blocked), which one runs, how many wait."""
+    done = sorted(
+        name for name in selected if name in outcomes and outcomes[name].status != NOT_RUN
+    )
+    failed = sum(outcomes[name].status in (FAILED, BLOCKED) for name in done)
+    waiting = len(selected) - len(done) - (running is not None)
+    parts = [f"{len(done)} of {len(selected)} tasks done"]
+    if failed:
+        parts[0] += f" ({failed} failed or blocked)"
+    if running is not None:
+        parts.append(f"running {running}")
+    parts.append(f"{waiting} waiting")
+    return "build: " + ", ".join(parts)
+
+
+def forced_tasks(
+    graph: TaskGraph,
+    selected: set[str],
+    only: list[str] | None,
+    force: bool = False,
+    force_all: bool = False,
+    retrain: str | list[str] | None = None,
+) -> set[str]:
+    """The tasks that run even when cached: with ``force`` the named ones (every task without
+    ``only``), with ``force_all`` also what they need; with ``retrain`` the memo tasks (T4),
+    whose memoised runs are what is to be redone."""
+    forced: set[str] = set()
+    if force_all:
+        forced |= selected
+    elif force:
+        forced |= set(only or graph.names()) & selected
+    if retrain:
+        forced |= {name for name in selected if graph[name].memo}
+    return forced
+
+
+def memo_params(store: BuildStore, task: str, retrain: str | list[str] | None) -> dict[str, Any]:
+    """What a memo task is told: its memo directory (always: ``--force`` re-executes the
+    notebook but reuses its memoised runs) and which runs to retrain (``--retrain``)."""
+    return {
+        MEMO_PARAM: str(store.memo_dir(task).resolve()),
+        RETRAIN_PARAM: list(retrain) if isinstance(retrain, (list, tuple)) else retrain,
+    }
 
 
 def select_tasks(
@@ -245,7 +304,9 @@ def _data_identities(
     return identities, errors
 
 
-def _run_task(project, store, name, outcome, outcomes, kernel, stream, say, force) -> None:
+def _run_task(
+    project, store, name, outcome, outcomes, kernel, stream, say, retrain, timeout_s=None
+) -> None:
     task = project.graph[name]
     staging = store.fresh_staging(name)
     injected = {
@@ -255,8 +316,7 @@ def _run_task(project, store, name, outcome, outcomes, kernel, stream, say, forc
         "profile": store.root.name,
     }
     if task.memo:
-        # --force means "really run it again": no reuse of memoised runs either.
-        injected[MEMO_PARAM] = None if force else str(store.memo_dir(name).resolve())
+        injected.update(memo_params(store, name, retrain))
     say(f"{name}: running {task.notebook}")
     started = time.perf_counter()
     try:
@@ -269,6 +329,7 @@ def _run_task(project, store, name, outcome, outcomes, kernel, stream, say, forc
             cwd=project.root,
             output_name=EXECUTED_NOTEBOOK,
             stream=stream,
+            timeout_s=timeout_s,
         )
         if not (staging / RESULTS_FILE).exists():
             raise NotebookFailure(
@@ -295,6 +356,8 @@ def _run_task(project, store, name, outcome, outcomes, kernel, stream, say, forc
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "finished_at_ns": time.time_ns(),  # identifies the run: tests and tools tell re-runs apart
         "notebook": task.notebook,
+        # What the key was made of, so that `status` can say which input changed since.
+        "key_inputs": outcome.key_inputs,
     }
     outcome.task_dir = str(store.commit(name, record))
     outcome.status = COMPLETE

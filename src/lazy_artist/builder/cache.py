@@ -1,6 +1,7 @@
 """Content-hash cache keys: a task re-runs exactly when something that can change its result changed.
 
-The key hashes the notebook text, the resolved parameters, the library source the notebook
+The key hashes the notebook's code cells (their syntax trees: comments, docstrings and
+markdown cells do not count), the resolved parameters, the library source the notebook
 can reach (the modules it imports, transitively; never the builder: a renderer change must not
 re-run training, and a new attack module must not re-train T4), the upstream tasks' keys, the
 identity of the data the task reads, and the versions of the numeric packages.
@@ -17,21 +18,23 @@ from typing import Any
 
 from lazy_artist.sourcehash import (
     BUILDER_PARTS,
+    combine_digests,
+    module_digests,
+    notebook_fingerprint,
     package_root,
     reachable_modules,
-    source_digest,
 )
 
 KEY_PACKAGES = ("torch", "torchvision", "numpy", "matplotlib")
 
 
-def library_digest(
+def library_digests(
     package_dir: Path | None = None,
     exclude: Iterable[str] = BUILDER_PARTS,
     notebook_text: str | None = None,
-) -> str:
-    """sha256 over library sources (relative path + bytes), builder excluded: every module, or
-    with ``notebook_text`` only the modules that notebook can reach."""
+) -> dict[str, str]:
+    """``{module path: digest of its code}`` over library sources, builder excluded: every
+    module, or with ``notebook_text`` only the modules that notebook can reach."""
     package_dir = package_root(package_dir)
     excluded = tuple(exclude)
     if notebook_text is None:
@@ -39,7 +42,21 @@ def library_digest(
     else:
         paths = reachable_modules(notebook_text, package_dir)
     kept = [path for path in paths if path.relative_to(package_dir).parts[0] not in excluded]
-    return source_digest(kept, package_dir)
+    return module_digests(kept, package_dir)
+
+
+def library_digest(
+    package_dir: Path | None = None,
+    exclude: Iterable[str] = BUILDER_PARTS,
+    notebook_text: str | None = None,
+) -> str:
+    """One sha256 over :func:`library_digests` (comments and docstrings do not count)."""
+    return combine_digests(library_digests(package_dir, exclude, notebook_text))
+
+
+def notebook_digest(notebook_text: str) -> str:
+    """sha256 of a notebook's code cells (see ``sourcehash.notebook_fingerprint``)."""
+    return hashlib.sha256(notebook_fingerprint(notebook_text).encode()).hexdigest()
 
 
 def package_versions(names: Iterable[str] = KEY_PACKAGES) -> dict[str, str]:
@@ -56,17 +73,18 @@ def task_key(
     *,
     notebook_text: str,
     params: Mapping[str, Any],
-    library: str,
+    library: str | Mapping[str, str],
     upstream_keys: Mapping[str, str],
     data_identity: Mapping[str, str],
     versions: Mapping[str, str],
     device: str,
 ) -> str:
-    """The cache key of one task run; every argument is part of it."""
+    """The cache key of one task run; every argument is part of it. ``library`` is one digest
+    or the per-module digests of :func:`library_digests`."""
     payload = {
-        "notebook": hashlib.sha256(notebook_text.encode()).hexdigest(),
+        "notebook": notebook_digest(notebook_text),
         "params": params,
-        "library": library,
+        "library": library if isinstance(library, str) else combine_digests(library),
         "upstream": dict(sorted(upstream_keys.items())),
         "data": dict(sorted(data_identity.items())),
         "versions": dict(sorted(versions.items())),
@@ -74,3 +92,26 @@ def task_key(
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def key_parts(
+    *,
+    notebook_text: str,
+    params: Mapping[str, Any],
+    upstream_keys: Mapping[str, str],
+    data_identity: Mapping[str, str],
+    versions: Mapping[str, str],
+    device: str,
+) -> dict[str, Any]:
+    """The arguments of :func:`task_key` (and ``changes.key_inputs``) for one task, the library
+    per module: a build and ``status`` compute them the same way."""
+    return dict(
+        notebook_text=notebook_text,
+        params=params,
+        # Only the library code this notebook can reach: a new module elsewhere keeps it cached.
+        library=library_digests(notebook_text=notebook_text),
+        upstream_keys=upstream_keys,
+        data_identity=data_identity,
+        versions=versions,
+        device=device,
+    )

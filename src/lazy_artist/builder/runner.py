@@ -14,6 +14,7 @@ from typing import Any
 import jupytext
 import nbformat
 import papermill
+from nbclient.exceptions import CellTimeoutError
 from papermill.exceptions import PapermillExecutionError
 
 SOURCE_NOTEBOOK = "notebook.source.ipynb"
@@ -90,8 +91,10 @@ def run_notebook(
     cwd: Path,
     output_name: str,
     stream: bool = True,
+    timeout_s: float | None = None,
 ) -> Path:
-    """Execute the notebook into ``staging/output_name``; raise :class:`NotebookFailure` on error."""
+    """Execute the notebook into ``staging/output_name``; raise :class:`NotebookFailure` on error,
+    and when a cell runs longer than ``timeout_s`` (None: no limit; the kernel is stopped)."""
     source = to_ipynb(notebook_path, staging / SOURCE_NOTEBOOK)
     executed = staging / output_name
     logger = logging.getLogger("papermill")
@@ -110,7 +113,18 @@ def run_notebook(
             log_output=stream,
             progress_bar=False,
             report_mode=False,
+            # nbclient's per-cell limit: a hung cell fails its task instead of holding the build.
+            execution_timeout=None if timeout_s is None else max(1, round(timeout_s)),
         )
+    except CellTimeoutError:
+        cell = _running_cell(executed)
+        raise NotebookFailure(
+            cell=cell,
+            error="CellTimeout",
+            message=f"{'cell ' + str(cell) if cell else 'a cell'} exceeded the {timeout_s:g} s "
+            f"timeout (raise it with --timeout-s SECONDS or --set {task}.timeout_s=SECONDS)",
+            traceback="",
+        ) from None
     except PapermillExecutionError as error:
         raise NotebookFailure(
             cell=error.exec_count,
@@ -130,6 +144,17 @@ def run_notebook(
         logger.removeHandler(handler)
         source.unlink(missing_ok=True)
     return executed
+
+
+def _running_cell(executed: Path) -> int | None:
+    """The execution count of the cell that was running (the last one started), as papermill
+    numbers a failing cell; None when the executed notebook cannot be read."""
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except Exception:
+        return None
+    counts = [cell.get("execution_count") for cell in cells if cell.cell_type == "code"]
+    return max((count for count in counts if count), default=None)
 
 
 def _strip_ansi(text: str) -> str:

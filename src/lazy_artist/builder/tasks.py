@@ -38,6 +38,13 @@ INJECTED_PARAMS = ("output_dir", "upstream", "profile")
 # Injected only into tasks with ``memo=True``: where they keep reusable intermediate results
 # (T4's trained runs), outside the task directory so that a re-run or a failure keeps them.
 MEMO_PARAM = "memo_dir"
+# Injected beside it: None (reuse every memoised run), "all", or the method names whose runs
+# are retrained (``--retrain``).
+RETRAIN_PARAM = "memo_retrain"
+# The longest one notebook cell may run, per profile, before its task fails (papermill's
+# execution_timeout): far above any cell's normal time on 2 CPU cores (the longest, T4's
+# training grid, about 100 minutes on the full profile), so only a hung cell reaches it.
+DEFAULT_TIMEOUT_S: Mapping[str, float] = MappingProxyType({"quick": 20 * 60, "full": 4 * 3600})
 
 
 @dataclass(frozen=True)
@@ -54,9 +61,22 @@ class Task:
     validate: Callable[[dict[str, Any]], None] | None = None
     # The notebook declares ``memo_dir`` and reuses expensive runs kept there (see MEMO_PARAM).
     memo: bool = False
+    # Parameters that say how the task executes, never what it computes (T4's jobs): left out
+    # of the cache key, so a serial and a parallel build reuse each other's results.
+    execution_params: tuple[str, ...] = ()
+    # Per-profile per-cell time limits in seconds, over DEFAULT_TIMEOUT_S (--timeout-s and
+    # --set TASK.timeout_s=S override both; not part of the cache key).
+    timeout_s: Mapping[str, float] = field(default_factory=dict)
 
     def defaults(self) -> dict[str, Any]:
         return {**COMMON_PARAMS, **self.params}
+
+    def cell_timeout_s(self, profile: str) -> float | None:
+        return self.timeout_s.get(profile, DEFAULT_TIMEOUT_S.get(profile))
+
+    def key_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` without :attr:`execution_params`: what the cache key hashes."""
+        return {k: v for k, v in params.items() if k not in self.execution_params}
 
 
 class TaskGraph:
@@ -192,6 +212,10 @@ STUDY_TASKS = TaskGraph(
                 "oracle_tolerance": 0.01,
                 "min_converged_easy_val": 0.9,
                 "alpha": 0.05,  # the winner vs runner-up paired test's level ("tied" above it)
+                # How the runs are executed, not what they compute (the same numbers for any
+                # value): runs at once (0 = one per core, 1 = serial) and the engine.
+                "jobs": 0,
+                "executor": "auto",  # "local", "ray" (pip install ray), "auto": ray if RAY_ADDRESS
             },
             # Quick: every method runs once, briefly, on both backbones (a smoke test of each,
             # not a result); logit consistency's warm-up would otherwise swallow the epoch.
@@ -212,6 +236,9 @@ STUDY_TASKS = TaskGraph(
             section="sections/t4.md.j2",
             validate=validate_intervention,
             memo=True,  # its training runs are reused across re-runs (methods/memo.py)
+            execution_params=("jobs", "executor"),
+            # Its training grid is one cell: serial on 2 slow cores it may take hours.
+            timeout_s={"full": 12 * 3600},
         ),
         Task(
             name="t2",

@@ -153,6 +153,7 @@ def validate_intervention(params: dict[str, Any]) -> None:
     expected findings' thresholds and the backbones they apply on."""
     from lazy_artist.methods.algorithms import ALGORITHMS
     from lazy_artist.methods.comparison import BEST, resolve_method_names
+    from lazy_artist.methods.executor import check_executor
     from lazy_artist.methods.hparams import hparams_for
     from lazy_artist.methods.recipes import check_method_hparams, parse_backbones, resolve_recipes
 
@@ -209,6 +210,8 @@ def validate_intervention(params: dict[str, Any]) -> None:
             raise ValueError(
                 f"sweep_methods: unknown method {method!r}: choose from {', '.join(ALGORITHMS)} or {BEST!r}"
             )
+    _at_least(params, "jobs", 0, why=" (0 = one per core, 1 = serial)")
+    check_executor(params["executor"])  # an unknown name, or Ray selected but not installed
 
 
 def _class_index(name: str, value: Any) -> None:

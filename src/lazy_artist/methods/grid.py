@@ -2,7 +2,7 @@
 winner per backbone and selection rule, and the bias sweep.
 
 The notebook plans the runs, calls :func:`run_grid` (every run through
-:func:`~lazy_artist.methods.run.fit_recipe` and the memo), then :func:`aggregate` and
+:func:`~lazy_artist.methods.executor.fit_many` and the memo), then :func:`aggregate` and
 :func:`compare_winners`; it only draws and records. Every number in the tables is a mean over
 seeds with its Student-t 95% interval (:func:`lazy_artist.stats.mean_ci95`).
 """
@@ -22,10 +22,10 @@ from lazy_artist.data.canvas import Canvas, build_canvas
 from lazy_artist.methods.algorithms import Algorithm, get_algorithm_class
 from lazy_artist.methods.artefacts import MethodIndex
 from lazy_artist.methods.comparison import epochs_to_reach
+from lazy_artist.methods.executor import RunRequest, fit_many
 from lazy_artist.methods.memo import RunMemo
 from lazy_artist.methods.recipes import Recipe
 from lazy_artist.methods.reliance import colour_following
-from lazy_artist.methods.run import fit_recipe
 from lazy_artist.methods.selection import RULE_SPLIT, RULES
 from lazy_artist.methods.trainer import MethodResult
 from lazy_artist.stats import mean_ci95, paired_t_test, tied
@@ -92,16 +92,22 @@ def run_grid(
     index: MethodIndex | None = None,
     probe_images: int = 2000,
     log: Callable[[str], None] = print,
+    jobs: int = 1,
+    executor: str = "auto",
 ) -> dict[tuple[str, str, int], RunRecord]:
-    """Train (or reuse) every planned run with its backbone's recipe, add both rules'
-    checkpoints to ``index`` and probe every checkpoint for colour following."""
+    """Train (or reuse) every planned run with its backbone's recipe (``jobs`` at once, see
+    :func:`~lazy_artist.methods.executor.fit_many`; the same numbers for any ``jobs``), add
+    both rules' checkpoints to ``index`` and probe every checkpoint for colour following."""
     records = {}
     hparams = hparams or {}
-    for spec in specs:
+    specs = list(specs)
+    requests = [
+        RunRequest(s.method, "grid", recipes[s.backbone], s.seed, hparams.get(s.method))
+        for s in specs
+    ]
+    fitted = fit_many(requests, {"grid": canvas}, device, memo, jobs, executor, log)
+    for spec, (algorithm, result) in zip(specs, fitted, strict=True):
         recipe = recipes[spec.backbone]
-        algorithm, result = fit_recipe(
-            spec.method, canvas, recipe, spec.seed, hparams.get(spec.method), device, memo
-        )
         record = RunRecord(spec, algorithm, result)
         record.following = _following_per_rule(record, canvas, probe_images, device)
         records[spec.key] = record
@@ -312,27 +318,40 @@ def run_bias_sweep(
     records: Mapping[tuple[str, str, int], RunRecord] | None = None,
     comparison: Canvas | None = None,
     log: Callable[[str], None] = print,
+    jobs: int = 1,
+    executor: str = "auto",
 ) -> dict[str, Any]:
     """Hard-test accuracy (under ``rule``) of each method at each bias, mean and 95% interval
     over ``seeds``. On the ``comparison`` canvas the grid's ``records`` are read, not refitted
-    (also with the memo off); other runs go through the memo."""
+    (also with the memo off); other runs go through the memo (``jobs`` at once)."""
     hparams = hparams or {}
     records = records or {}
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
     seconds = 0.0
+    held: dict[tuple[float, str, int], MethodResult] = {}
+    requests, slots = [], []
     for bias, biased in canvases.items():
+        for name in methods:
+            for s in seeds:
+                record = records.get((recipe.backbone, name, s)) if biased is comparison else None
+                if record is not None:
+                    held[(bias, name, s)] = record.result
+                else:
+                    requests.append(
+                        RunRequest(name, f"bias={bias!r}", recipe, s, hparams.get(name))
+                    )
+                    slots.append((bias, name, s))
+    named = {f"bias={bias!r}": biased for bias, biased in canvases.items()}
+    for slot, (_, result) in zip(
+        slots, fit_many(requests, named, device, memo, jobs, executor, log), strict=True
+    ):
+        held[slot] = result
+        seconds += result.seconds
+    for bias in canvases:
         for name in methods:
             runs = []
             for s in seeds:
-                held = records.get((recipe.backbone, name, s)) if biased is comparison else None
-                if held is None:
-                    held_result = fit_recipe(
-                        name, biased, recipe, s, hparams.get(name), device, memo
-                    )[1]
-                    seconds += held_result.seconds
-                else:
-                    held_result = held.result
-                runs.append(held_result.selections[rule]["selected"]["hard_test"])
+                runs.append(held[(bias, name, s)].selections[rule]["selected"]["hard_test"])
             interval = mean_ci95(runs)
             results[name].append(
                 {"mean": interval.mean, "ci95": interval.as_list(), "n": interval.n}

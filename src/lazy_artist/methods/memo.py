@@ -59,11 +59,21 @@ def canvas_digest(canvas: Canvas) -> str:
     return digest.hexdigest()
 
 
-class RunMemo:
-    """Stored runs under ``directory``; ``RunMemo(None)`` stores and finds nothing."""
+RETRAIN_ALL = "all"
 
-    def __init__(self, directory: str | Path | None) -> None:
+
+class RunMemo:
+    """Stored runs under ``directory``; ``RunMemo(None)`` stores and finds nothing.
+
+    ``retrain`` (the builder's ``--retrain``): ``"all"`` or a list of method names whose runs
+    are trained again even when stored; their new entries replace the stored ones.
+    """
+
+    def __init__(
+        self, directory: str | Path | None, retrain: str | list[str] | None = None
+    ) -> None:
         self.directory = Path(directory) if directory else None
+        self.retrain = retrain
         self._code: str | None = None
         self._canvas_digests: dict[int, tuple[Canvas, str]] = {}
         self.hits = 0
@@ -118,6 +128,9 @@ class RunMemo:
         """Put the stored run's selected weights into ``algorithm.network`` and return its
         record (``extra["reused"]`` set), or None when there is no complete entry."""
         if self.directory is None:
+            return None
+        if self.retrain and (self.retrain == RETRAIN_ALL or algorithm.name in self.retrain):
+            self.misses += 1
             return None
         entry = self.entry(key)
         if not (entry / RESULT_FILE).exists() or not (entry / MODEL_FILE).exists():

@@ -1,0 +1,111 @@
+"""What a build would do, and why, without running anything (``status``, ``build --dry-run``).
+
+Every task's key is recomputed from the current notebooks, parameters, library code, data,
+package versions and device (``cache.key_parts``, as a build computes it) and compared with
+the stored result's ``task.json``: the same key is ``cached``; a different one names the
+inputs that changed, read from the key inputs recorded at commit (``changes.key_inputs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lazy_artist.builder import cache
+from lazy_artist.builder.build import _data_identities, forced_tasks, select_tasks
+from lazy_artist.builder.changes import _reasons, key_inputs
+from lazy_artist.builder.params import (
+    BuildInputError,
+    check_params,
+    check_profile,
+    resolve_params,
+)
+from lazy_artist.builder.project import Project
+from lazy_artist.builder.store import BuildStore
+from lazy_artist.runtime import resolve_device
+
+CACHED, WILL_RUN, WILL_FAIL, NOT_SELECTED = "cached", "will run", "will fail", "not selected"
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    name: str
+    state: str  # one of CACHED, WILL_RUN, WILL_FAIL, NOT_SELECTED
+    why: str  # empty for a cached task
+    key: str
+
+    def line(self) -> str:
+        return f"{self.name:4} {self.state}{': ' + self.why if self.why else ''}"
+
+
+def plan(
+    project: Project,
+    profile: str,
+    only: Iterable[str] | None = None,
+    skip: Iterable[str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    force: bool = False,
+    force_all: bool = False,
+    retrain: str | list[str] | None = None,
+) -> list[TaskPlan]:
+    """Each task of the graph, in build order, with what a build with these options would do."""
+    graph = project.graph
+    check_profile(profile)
+    only = list(only) if only else None
+    selected = select_tasks(graph, only, skip)
+    forced = forced_tasks(graph, selected, only, force, force_all, retrain)
+    params = {task.name: resolve_params(task, profile, overrides) for task in graph}
+    check_params(graph, sorted(selected), params)
+    devices = {}
+    for name, task_params in params.items():
+        try:
+            devices[name] = str(resolve_device(task_params["device"]))
+        except ValueError as error:
+            raise BuildInputError(f"task {name}: {error}") from None
+    store = BuildStore.for_profile(project.build_dir, profile)
+    data_ids, data_errors = _data_identities(project, graph, params, store)
+    versions = cache.package_versions()
+
+    keys: dict[str, str] = {}
+    plans = []
+    for task in graph:
+        notebook = project.notebook(task.name)
+        notebook_text = notebook.read_text(encoding="utf-8") if notebook.exists() else ""
+        parts = cache.key_parts(
+            notebook_text=notebook_text,
+            params=task.key_params(params[task.name]),
+            upstream_keys={dep: keys[dep] for dep in task.depends},
+            data_identity={name: data_ids.get(name, "") for name in task.datasets},
+            versions=versions,
+            device=devices[task.name],
+        )
+        keys[task.name] = key = cache.task_key(**parts)
+        stored = store.completed_record(task.name)
+        state, why = _verdict(store, task.name, key, key_inputs(**parts), stored)
+        missing = [name for name in task.datasets if name in data_errors]
+        if task.name not in selected:
+            state, why = NOT_SELECTED, (why if state != CACHED else "")
+        elif missing:
+            state, why = WILL_FAIL, f"data set {missing[0]} is not available"
+        elif task.name in forced and state == CACHED:
+            state, why = WILL_RUN, "--retrain" if retrain and task.memo else "--force"
+        plans.append(TaskPlan(task.name, state, why, key))
+    return plans
+
+
+def _verdict(
+    store: BuildStore,
+    task: str,
+    key: str,
+    inputs: dict[str, Any],
+    stored: dict[str, Any] | None,
+) -> tuple[str, str]:
+    if stored is None:
+        return WILL_RUN, "no stored result"
+    if stored.get("key") == key:
+        damage = store.verify(task, stored)
+        return (WILL_RUN, f"stored result damaged ({damage})") if damage else (CACHED, "")
+    if not stored.get("key_inputs"):
+        return WILL_RUN, "inputs changed (the stored result does not record which)"
+    return WILL_RUN, _reasons(stored, {"key_inputs": inputs})

@@ -1,0 +1,100 @@
+"""`status` and `build --dry-run` recompute every key and say why a task would run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import lazy_artist.cli as cli
+from lazy_artist.builder.build import build
+from lazy_artist.builder.explain import CACHED, NOT_SELECTED, WILL_RUN, plan
+from lazy_artist.builder.project import Project
+from lazy_artist.builder.store import BuildStore
+
+from .conftest import FIXTURE_GRAPH
+
+
+@pytest.fixture
+def built(fixture_project):
+    build(fixture_project, "quick", only=["consume"], stream=False, say=lambda m: None)
+    return fixture_project
+
+
+def states(project, **options):
+    return {task.name: (task.state, task.why) for task in plan(project, "quick", **options)}
+
+
+def status_lines(project, monkeypatch, capsys, *argv):
+    monkeypatch.setattr(cli, "Project", lambda root: Project(root, FIXTURE_GRAPH))
+    code = cli.main(["--root", str(project.root), *argv])
+    assert code == 0
+    return dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+
+
+def test_nothing_changed_is_cached(built, monkeypatch, capsys):
+    lines = status_lines(built, monkeypatch, capsys, "status", "--profile", "quick")
+    assert lines["produce"] == "cached" and lines["consume"] == "cached"
+    assert lines["explode"] == "will run: no stored result"
+
+
+def test_an_edited_notebook_is_named_and_its_dependants_follow(built, monkeypatch, capsys):
+    notebook = built.notebook("produce")
+    notebook.write_text(notebook.read_text() + "\nprint('edited')\n", encoding="utf-8")
+    lines = status_lines(built, monkeypatch, capsys, "status", "--profile", "quick")
+    assert lines["produce"] == "will run: notebook edited"
+    assert lines["consume"] == "will run: upstream task changed (produce)"
+
+
+def test_a_markdown_edit_stays_cached(built):
+    notebook = built.notebook("produce")
+    notebook.write_text(
+        notebook.read_text().replace("# # Fixture:", "# # Reworded fixture:"), encoding="utf-8"
+    )
+    assert states(built, only=["consume"])["produce"] == (CACHED, "")
+
+
+def test_a_parameter_set_on_the_command_line_is_named(built, monkeypatch, capsys):
+    lines = status_lines(
+        built, monkeypatch, capsys, "status", "--profile", "quick", "--set", "consume.factor=7"
+    )
+    assert lines["consume"] == "will run: parameters changed (factor)"
+    assert lines["produce"] == "cached"
+
+
+def test_a_library_edit_names_the_module(built):
+    store = BuildStore.for_profile(built.build_dir, "quick")
+    record = store.completed_record("produce")
+    # As if results.py had other code when produce ran (the record is what status compares).
+    record["key"] = "other"
+    record["key_inputs"]["library"]["results.py"] = "0" * 16
+    (store.task_dir("produce") / "task.json").write_text(json.dumps(record))
+    assert states(built)["produce"] == (WILL_RUN, "library code changed (results.py)")
+
+
+def test_dry_run_says_what_force_would_do_and_runs_nothing(built, monkeypatch, capsys):
+    store = BuildStore.for_profile(built.build_dir, "quick")
+    before = store.completed_record("consume")["finished_at_ns"]
+    argv = ("build", "--profile", "quick", "--only", "consume", "--force", "--dry-run")
+    lines = status_lines(built, monkeypatch, capsys, *argv)
+    assert lines["consume"] == "will run: --force" and lines["produce"] == "cached"
+    assert lines["explode"] == NOT_SELECTED + ": no stored result"
+    assert store.completed_record("consume")["finished_at_ns"] == before
+    assert not store.staging_dirs("consume")
+
+
+def test_the_build_says_its_progress_as_each_task_starts_and_ends(fixture_project):
+    lines: list[str] = []
+    build(fixture_project, "quick", only=["consume"], stream=False, say=lines.append)
+    progress = [line for line in lines if line.startswith("build: ")]
+    assert progress == [
+        "build: 0 of 2 tasks done, running produce, 1 waiting",
+        "build: 1 of 2 tasks done, 1 waiting",
+        "build: 1 of 2 tasks done, running consume, 0 waiting",
+        "build: 2 of 2 tasks done, 0 waiting",
+    ]
+    lines.clear()
+    build(fixture_project, "quick", only=["after_explode"], stream=False, say=lines.append)
+    assert [line for line in lines if line.startswith("build: ")][-1] == (
+        "build: 1 of 2 tasks done (1 failed or blocked), 1 waiting"
+    )
