@@ -22,7 +22,10 @@ def checkout(tmp_path) -> Path:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "t9", "--profile", "quick"], "unknown task 't9': known tasks are t0, t1, t2, t3, t4"),
+        (
+            ["run", "t9", "--profile", "quick"],
+            "unknown task 't9': known tasks are t0, t1, t2, t3, t4",
+        ),
         (["build", "--only", "t1", "nope", "--profile", "quick"], "unknown task 'nope'"),
         (["build", "--profile", "huge"], "unknown profile 'huge': choose one of quick, full"),
         (["build", "--profile", "quick", "--set", "t7.epochs=many"], "expected int"),
