@@ -16,7 +16,7 @@ from lazy_artist.builder.params import (
     resolve_params,
 )
 from lazy_artist.builder.tasks import STUDY_TASKS
-from lazy_artist.cli import _parser
+from lazy_artist.cli import _parser, _timeouts
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 CLI = re.compile(r"python -m lazy_artist\s+([a-z][^#`\n]*)")
@@ -65,7 +65,9 @@ def test_every_readme_example_parses_and_validates(argv):
     only = [args.task] if args.command == "run" else args.only
     if only:
         check_task_names(STUDY_TASKS, only)
-    overrides = parse_overrides(STUDY_TASKS, args.assignments)
+    # As the CLI does: --timeout-s and TASK.timeout_s are builder settings, checked apart.
+    assignments, _ = _timeouts(STUDY_TASKS, args.assignments, args.timeout_s)
+    overrides = parse_overrides(STUDY_TASKS, assignments)
     selected = [task.name for task in STUDY_TASKS.with_dependencies(only or STUDY_TASKS.names())]
     params = {task.name: resolve_params(task, args.profile, overrides) for task in STUDY_TASKS}
     check_params(STUDY_TASKS, selected, params)
