@@ -76,6 +76,38 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def resolve_selection(
+    project: Project,
+    profile: str,
+    only: Iterable[str] | None,
+    skip: Iterable[str] | None,
+    force: bool,
+    force_all: bool,
+    retrain: str | list[str] | None,
+    overrides: dict[str, dict[str, Any]] | None,
+    check_layout: bool = False,
+) -> tuple[set[str], set[str], dict[str, dict[str, Any]], dict[str, str]]:
+    """What a build with these options covers, checked before any work: the selected and the
+    forced tasks, every task's validated parameters and its resolved device. ``build`` and
+    ``explain.plan`` share it, so a dry run plans exactly what a build would run."""
+    graph = project.graph
+    check_profile(profile)
+    only = list(only) if only else None
+    selected = select_tasks(graph, only, skip)
+    forced = forced_tasks(graph, selected, only, force, force_all, retrain)
+    if check_layout:
+        project.check_layout(sorted(selected))
+    params = {task.name: resolve_params(task, profile, overrides) for task in graph}
+    check_params(graph, sorted(selected), params)
+    devices = {}
+    for name, task_params in params.items():
+        try:
+            devices[name] = str(resolve_device(task_params["device"]))
+        except ValueError as error:
+            raise BuildInputError(f"task {name}: {error}") from None
+    return selected, forced, params, devices
+
+
 def build(
     project: Project,
     profile: str,
@@ -98,20 +130,9 @@ def build(
     (``"all"`` or method names) retrains those memoised runs (see :func:`forced_tasks`);
     ``timeouts`` overrides tasks' per-cell time limits (``Task.cell_timeout_s``)."""
     graph = project.graph
-    check_profile(profile)
-    only = list(only) if only else None
-    selected = select_tasks(graph, only, skip)
-    forced = forced_tasks(graph, selected, only, force, force_all, retrain)
-    project.check_layout(sorted(selected))
-
-    params = {task.name: resolve_params(task, profile, overrides) for task in graph}
-    check_params(graph, sorted(selected), params)
-    devices = {}
-    for name, task_params in params.items():
-        try:
-            devices[name] = str(resolve_device(task_params["device"]))
-        except ValueError as error:
-            raise BuildInputError(f"task {name}: {error}") from None
+    selected, forced, params, devices = resolve_selection(
+        project, profile, only, skip, force, force_all, retrain, overrides, check_layout=True
+    )
 
     store = BuildStore.for_profile(project.build_dir, profile)
     # One build per profile at a time (builder/lock.py). With keep_lock the caller releases it

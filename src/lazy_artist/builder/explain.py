@@ -13,17 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lazy_artist.builder import cache
-from lazy_artist.builder.build import _data_identities, forced_tasks, select_tasks
+from lazy_artist.builder.build import _data_identities, resolve_selection
 from lazy_artist.builder.changes import _reasons, key_inputs
-from lazy_artist.builder.params import (
-    BuildInputError,
-    check_params,
-    check_profile,
-    resolve_params,
-)
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.store import BuildStore
-from lazy_artist.runtime import resolve_device
 
 CACHED, WILL_RUN, WILL_FAIL, NOT_SELECTED = "cached", "will run", "will fail", "not selected"
 
@@ -51,18 +44,9 @@ def plan(
 ) -> list[TaskPlan]:
     """Each task of the graph, in build order, with what a build with these options would do."""
     graph = project.graph
-    check_profile(profile)
-    only = list(only) if only else None
-    selected = select_tasks(graph, only, skip)
-    forced = forced_tasks(graph, selected, only, force, force_all, retrain)
-    params = {task.name: resolve_params(task, profile, overrides) for task in graph}
-    check_params(graph, sorted(selected), params)
-    devices = {}
-    for name, task_params in params.items():
-        try:
-            devices[name] = str(resolve_device(task_params["device"]))
-        except ValueError as error:
-            raise BuildInputError(f"task {name}: {error}") from None
+    selected, forced, params, devices = resolve_selection(
+        project, profile, only, skip, force, force_all, retrain, overrides
+    )
     store = BuildStore.for_profile(project.build_dir, profile)
     data_ids, data_errors = _data_identities(project, graph, params, store)
     versions = cache.package_versions()
