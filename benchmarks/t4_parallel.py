@@ -70,9 +70,10 @@ def grid_comparison(profile: str, repeats: int) -> dict[str, Any]:
 def epoch_comparison(n_train: int) -> dict[str, Any]:
     from train_throughput import synthetic_canvas
 
-    from lazy_artist.methods.executor import RunRequest, available_cores, fit_many, run_threads
+    from lazy_artist.methods.executor import RunRequest, fit_many
     from lazy_artist.methods.recipes import RECIPES
     from lazy_artist.methods.run import fit_recipe
+    from lazy_artist.parallel import available_cores, pinned_threads
 
     canvas = synthetic_canvas(n_train)
     recipe = dataclasses.replace(RECIPES["cheater_cnn"], epochs=1)
@@ -80,7 +81,7 @@ def epoch_comparison(n_train: int) -> dict[str, Any]:
     canvases = {"c": canvas}
 
     def one_run(threads: int, seed: int = 0) -> float:
-        with run_threads(threads):  # fit_recipe directly: fit_many would pin RUN_THREADS
+        with pinned_threads(threads):  # fit_recipe directly: fit_many would pin ITEM_THREADS
             return fit_recipe("erm", canvas, recipe, seed)[1].seconds
 
     for threads in (1, cores):  # warm-up: kernel selection and allocator, not measured

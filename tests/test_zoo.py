@@ -143,3 +143,61 @@ def test_bad_names_fail_with_one_clear_line(name, message):
 def test_parse_model_names():
     assert parse_model_names(" cheater, best ,,erm") == ["cheater", "best", "erm"]
     assert parse_model_names(["a", " b "]) == ["a", "b"]
+
+
+@pytest.fixture
+def matched(tmp_path):
+    """A T4 index with erm and two methods on both backbones (three seeds of erm and
+    cf_invar, one of lff), cf_invar the debiased winner on lenet_cnn and lff on cheater_cnn."""
+    t4 = tmp_path / "t4"
+    index = MethodIndex(t4 / "artefacts" / "models", default_backbone=DEFAULT_BACKBONE)
+    for backbone, rule in (("cheater_cnn", "easy_val"), ("lenet_cnn", "conflict_val")):
+        for method, seeds in (("erm", (0, 1, 2)), ("cf_invar", (0, 1, 2)), ("lff", (0,))):
+            for seed in seeds:
+                algorithm = build_algorithm(
+                    method, None, backbone=backbone, backbone_kwargs={"width": 4}, seed=seed
+                )
+                index.add(method, seed, algorithm, _result(method), default_rule=rule)
+        index.set_best("erm", backbone=backbone, rule="conflict_val")
+    index.set_best("cf_invar", "lenet_cnn", "conflict_val", debiased=True)
+    index.set_best("lff", "cheater_cnn", "conflict_val", debiased=True)
+    index.save()
+    return {"t4": str(t4)}
+
+
+def test_matched_pairs_hold_everything_but_the_method_fixed(matched):
+    from lazy_artist.zoo import matched_pairs
+
+    pairs = matched_pairs(matched)
+    # lenet_cnn: ERM ranked first, yet the pair compares it with the best *debiasing* method.
+    lenet = [p for p in pairs if p.backbone == "lenet_cnn"]
+    assert [p.seed for p in lenet] == [0, 1, 2]
+    assert {p.method for p in lenet} == {"cf_invar"}
+    assert lenet[1].names == ("erm@lenet_cnn#1:conflict_val", "cf_invar@lenet_cnn#1:conflict_val")
+    # cheater_cnn: its recipe rule for both models; lff has one seed, so one pair.
+    cheater = [p for p in pairs if p.backbone == "cheater_cnn"]
+    assert [(p.seed, p.rule, p.method) for p in cheater] == [(0, "easy_val", "lff")]
+    # Both names load, and the reference on cheater_cnn is the cheater's own checkpoint.
+    ref, cand = (load_study_model(matched, n) for n in cheater[0].names)
+    assert (ref.backbone, ref.method, ref.rule) == (cand.backbone, "erm", cand.rule)
+    assert cand.method == "lff"
+    assert torch.equal(
+        next(iter(ref.network.state_dict().values())),
+        next(iter(load_study_model(matched, CHEATER).network.state_dict().values())),
+    )
+    assert cheater[0].record()["chosen_on"] == "conflict_val"
+
+
+def test_matched_pairs_select_backbones_and_seeds_or_say_what_is_missing(matched):
+    from lazy_artist.zoo import matched_pairs, parse_backbone_selection
+
+    assert [p.seed for p in matched_pairs(matched, "lenet_cnn", n_seeds=2)] == [0, 1]
+    assert parse_backbone_selection("all") is None
+    with pytest.raises(ValueError, match="unknown or missing backbone"):
+        parse_backbone_selection("resnet")
+    with pytest.raises(ValueError, match="raise t4.n_seeds"):
+        matched_pairs(matched, "cheater_cnn", n_seeds=3)
+    with pytest.raises(ValueError, match="n_seeds must be"):
+        matched_pairs(matched, "all", n_seeds=0)
+    with pytest.raises(KeyError, match="t4"):
+        matched_pairs({}, "all")

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from lazy_artist.data.canvas import CanvasSplit
-from lazy_artist.methods.artefacts import BEST, load_method
+from lazy_artist.methods.artefacts import BEST, BEST_RULE, load_method, read_index
 
 CHEATER = "cheater"
 CHEATER_BACKBONE = "cheater_cnn"
@@ -181,3 +181,101 @@ def parse_model_names(value: str | list[str]) -> list[str]:
     """``"cheater,best"`` or a list -> names, stripped, empty entries dropped, order kept."""
     names = value.split(",") if isinstance(value, str) else list(value)
     return [name.strip() for name in names if name and name.strip()]
+
+
+@dataclass(frozen=True)
+class MatchedPair:
+    """Two T4 models that differ only in the method: the same backbone, recipe, seed and
+    selection rule. ``reference`` is ERM (on ``cheater_cnn`` under its recipe rule: the
+    cheater itself); ``candidate`` is the best debiasing method on that backbone, chosen by T4
+    on conflict validation (oracle-style selection), loaded at the pair's rule."""
+
+    backbone: str
+    seed: int
+    rule: str  # the checkpoint rule of both models: the backbone's recipe rule
+    method: str  # the candidate's method
+    reference: str  # zoo name, e.g. "erm@cheater_cnn#0:easy_val"
+    candidate: str  # zoo name, e.g. "cf_invar@cheater_cnn#0:easy_val"
+
+    @property
+    def names(self) -> tuple[str, str]:
+        return (self.reference, self.candidate)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "backbone": self.backbone,
+            "seed": self.seed,
+            "rule": self.rule,
+            "reference": self.reference,
+            "candidate": self.candidate,
+            "method": self.method,
+            "chosen_on": BEST_RULE,
+        }
+
+
+def parse_backbone_selection(value: str | list[str]) -> list[str] | None:
+    """``"all"`` -> None (every backbone T4 trained); else the names, order kept."""
+    if value == "all" or value == ["all"]:
+        return None
+    names = parse_model_names(value)
+    if not names:
+        raise ValueError("backbones: name at least one backbone, or 'all'")
+    from lazy_artist.methods.recipes import parse_backbones
+
+    return parse_backbones(names)
+
+
+def matched_pairs(
+    upstream: Mapping[str, str | Path],
+    backbones: str | list[str] = "all",
+    n_seeds: int | None = None,
+) -> list[MatchedPair]:
+    """Per backbone T4 trained (or those named) and per seed (the first ``n_seeds``, default
+    every seed both models have): ERM against the best debiasing method of that backbone.
+
+    Raises ValueError naming what is missing (a backbone T4 did not train, fewer seeds than
+    asked, no debiasing method named by T4)."""
+    if "t4" not in upstream:
+        raise KeyError("matched pairs come from task t4, which this task does not depend on")
+    index = read_index(upstream["t4"])
+    trained = list(index["backbones"])
+    wanted = parse_backbone_selection(backbones) or trained
+    missing = [b for b in wanted if b not in trained]
+    if missing:
+        raise ValueError(
+            f"T4 trained no model on {', '.join(missing)}; it trained {', '.join(trained)} "
+            f"(set t4.backbones, or choose from those)"
+        )
+    if n_seeds is not None and (isinstance(n_seeds, bool) or int(n_seeds) < 1):
+        raise ValueError(f"n_seeds must be an integer >= 1 or None (every seed), got {n_seeds!r}")
+    pairs = []
+    for backbone in wanted:
+        entry = index["backbones"][backbone]
+        method = entry.get("debiased", {}).get(BEST_RULE)
+        if method is None:
+            raise ValueError(
+                f"T4 named no debiasing method on {backbone!r} (train at least one method "
+                "besides erm and gray_oracle)"
+            )
+        common = sorted(
+            set(map(int, entry["methods"].get(CHEATER_METHOD, {})))
+            & set(map(int, entry["methods"][method]))
+        )
+        if n_seeds is not None and len(common) < n_seeds:
+            raise ValueError(
+                f"{n_seeds} seeds asked on {backbone!r}, but T4 trained erm and {method} for "
+                f"{len(common)} ({', '.join(map(str, common)) or 'none'}): raise t4.n_seeds"
+            )
+        rule = entry["rule"]
+        for seed in common[: n_seeds or len(common)]:
+            pairs.append(
+                MatchedPair(
+                    backbone,
+                    seed,
+                    rule,
+                    method,
+                    f"{CHEATER_METHOD}@{backbone}#{seed}:{rule}",
+                    f"{method}@{backbone}#{seed}:{rule}",
+                )
+            )
+    return pairs

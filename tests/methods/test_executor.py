@@ -18,11 +18,11 @@ from lazy_artist.methods.executor import (
     check_executor,
     fit_many,
     resolve_executor,
-    resolve_workers,
 )
 from lazy_artist.methods.grid import plan_runs, run_grid
 from lazy_artist.methods.memo import RunMemo
 from lazy_artist.methods.recipes import RECIPES
+from lazy_artist.parallel import ITEM_THREADS, resolve_workers
 from tests.methods.test_algorithms import tiny_canvas
 
 RECIPE = dataclasses.replace(RECIPES["cheater_cnn"], width=4, epochs=1, batch_size=64)
@@ -136,7 +136,7 @@ def test_serial_runs_use_the_pinned_thread_count_and_restore_it(canvas):
         fit_many(_requests()[:1], {"c": canvas}, jobs=1, executor="local")
     finally:
         executor.fit_recipe = original
-    assert seen == [executor.RUN_THREADS] and torch.get_num_threads() == before
+    assert seen == [ITEM_THREADS] and torch.get_num_threads() == before
 
 
 def test_workers_and_engines_are_checked_before_any_work(monkeypatch, canvas):

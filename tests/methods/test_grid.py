@@ -261,3 +261,15 @@ def test_grid_trains_both_rules_from_one_run_reuses_the_memo_and_indexes_both(tm
         mask = hard.colours == 3
         manual.append(float(np.mean(preds[mask] == hard.labels[mask])))
     assert colours["erm"][3]["mean"] == pytest.approx(np.mean(manual), abs=1e-6)
+
+
+def test_the_debiased_winner_is_the_best_method_other_than_erm():
+    table = _table({"erm": [(0.99, 0.9, 0.3)], "lff": [(0.9, 0.6, 0.5)], "dann": [(0.9, 0.4, 0.4)]})
+    entry = compare_winners(table)["lenet_cnn"]["conflict_val"]
+    assert (entry["winner"], entry["debiased_winner"]) == ("erm", "lff")
+    assert (
+        compare_winners(_table({"erm": [(0.9, 0.5, 0.3)]}))["lenet_cnn"]["easy_val"][
+            "debiased_winner"
+        ]
+        is None
+    )

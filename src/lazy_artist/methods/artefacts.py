@@ -35,7 +35,9 @@ class MethodIndex:
         self.backbones: dict[str, dict[str, Any]] = {}
 
     def _entry(self, backbone: str, rule: str | None = None) -> dict[str, Any]:
-        entry = self.backbones.setdefault(backbone, {"rule": rule, "methods": {}, "best": {}})
+        entry = self.backbones.setdefault(
+            backbone, {"rule": rule, "methods": {}, "best": {}, "debiased": {}}
+        )
         if rule is not None:
             entry["rule"] = check_rule(rule)
         return entry
@@ -86,7 +88,14 @@ class MethodIndex:
             self.default_backbone = backbone
         return written
 
-    def set_best(self, method: str, backbone: str | None = None, rule: str = BEST_RULE) -> None:
+    def set_best(
+        self,
+        method: str,
+        backbone: str | None = None,
+        rule: str = BEST_RULE,
+        debiased: bool = False,
+    ) -> None:
+        """Name the winner under ``rule`` (``debiased``: the best method other than ERM)."""
         backbone = backbone or self.default_backbone
         entry = self.backbones.get(backbone or "", {"methods": {}})
         if method not in entry["methods"]:
@@ -94,7 +103,7 @@ class MethodIndex:
                 f"best method {method!r} has no checkpoint on backbone {backbone!r}; trained: "
                 f"{', '.join(entry['methods']) or '(none)'}"
             )
-        entry["best"][check_rule(rule)] = method
+        entry.setdefault("debiased" if debiased else "best", {})[check_rule(rule)] = method
 
     def save(self) -> Path:
         path = self.directory / "index.json"

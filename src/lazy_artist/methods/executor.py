@@ -3,7 +3,7 @@ Ray tasks, with results bit-identical to one after another.
 
 Two rules make the engines interchangeable:
 
-* Every run trains with :data:`RUN_THREADS` intra-op threads, whichever engine runs it and
+* Every run trains with :data:`ITEM_THREADS` (:mod:`lazy_artist.parallel`) intra-op threads, whichever engine runs it and
   however many run at once. Torch's CPU kernels split their reductions by thread count, so a
   run on 2 threads and the same run on 1 differ in the last bits; pinning the count makes the
   numbers independent of ``jobs`` (and of the machine's core count). Concurrency comes from
@@ -19,11 +19,9 @@ hit is restored (:func:`lazy_artist.methods.run.restore_run`).
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +33,16 @@ from lazy_artist.methods.memo import RunMemo
 from lazy_artist.methods.recipes import Recipe
 from lazy_artist.methods.run import TrainedRun, fit_recipe, restore_run, train_recipe
 from lazy_artist.methods.trainer import MethodResult
+from lazy_artist.parallel import (
+    ITEM_THREADS,
+    eta_text,
+    pinned_threads,
+    process_map,
+    resolve_workers,
+    shared,
+)
 
-RUN_THREADS = 1  # intra-op threads of every run, serial or parallel (see the module docstring)
 EXECUTORS = ("auto", "local", "ray")  # "auto": Ray when RAY_ADDRESS names a cluster, else local
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -51,23 +55,6 @@ class RunRequest:
     recipe: Recipe
     seed: int
     hparams: Mapping[str, Any] | None = None
-
-
-def available_cores() -> int:
-    """The cores this process may run on (the affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def resolve_workers(jobs: int, runs: int, cores: int | None = None) -> int:
-    """Workers for ``runs`` runs: ``jobs`` >= 1 as given (never more than the runs), 0 = one per
-    core (measured best on 2 cores: 2 single-threaded runs beat 1 run on 2 threads)."""
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
-        raise ValueError(f"jobs must be an integer >= 0 (0 = one per core), got {jobs!r}")
-    wanted = jobs or max(1, (cores or available_cores()) // RUN_THREADS)
-    return max(1, min(wanted, runs))
 
 
 def resolve_executor(executor: str) -> str:
@@ -87,17 +74,6 @@ def check_executor(executor: str) -> str:
     return engine
 
 
-@contextlib.contextmanager
-def run_threads(threads: int = RUN_THREADS) -> Iterator[None]:
-    """Torch's intra-op thread count set to ``threads`` inside the block, restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def fit_many(
     requests: Sequence[RunRequest],
     canvases: Mapping[str, Canvas],
@@ -114,13 +90,22 @@ def fit_many(
         raise ValueError(f"requests name canvases {unknown} not among {sorted(canvases)}")
     engine = check_executor(executor)  # before any lookup: Ray missing fails here
     workers = resolve_workers(jobs, len(requests))
+    began = time.perf_counter()
     if engine == "local" and workers == 1:
         # In-process: the memo lookup, training and store of each run, one after another.
-        with run_threads():
-            return [
-                fit_recipe(r.method, canvases[r.canvas], r.recipe, r.seed, r.hparams, device, memo)
-                for r in requests
-            ]
+        serial = []
+        for n, r in enumerate(requests, start=1):
+            with pinned_threads():
+                serial.append(
+                    fit_recipe(
+                        r.method, canvases[r.canvas], r.recipe, r.seed, r.hparams, device, memo
+                    )
+                )
+            log(
+                f"  runs {eta_text(n, len(requests), time.perf_counter() - began)} "
+                f"({r.recipe.backbone} {r.method} seed {r.seed})"
+            )
+        return serial
     results: list[tuple[Algorithm, MethodResult] | None] = [None] * len(requests)
     misses = []
     for i, r in enumerate(requests):
@@ -133,7 +118,7 @@ def fit_many(
     if misses:
         todo = [requests[i] for i in misses]
         workers = resolve_workers(jobs, len(todo))
-        log(f"training {len(todo)} run(s) on {workers} {engine} worker(s) x {RUN_THREADS} thread")
+        log(f"training {len(todo)} run(s) on {workers} {engine} worker(s) x {ITEM_THREADS} thread")
         if engine == "ray":
             trained_runs = _run_ray(todo, canvases, str(device), workers)
         elif workers == 1:  # one run left to train: a worker process would only add start-up
@@ -147,7 +132,11 @@ def fit_many(
             results[i] = restore_run(
                 trained, r.method, canvases[r.canvas], r.recipe, r.seed, r.hparams, device, memo
             )
-            log(f"  run {n}/{len(todo)} trained: {r.recipe.backbone} {r.method} seed {r.seed}")
+            log(
+                f"  runs trained {eta_text(n, len(todo), time.perf_counter() - began)} "
+                f"({r.recipe.backbone} {r.method} seed {r.seed}; {len(requests) - len(todo)} "
+                "reused)"
+            )
     return results  # type: ignore[return-value]  # every slot filled above
 
 
@@ -155,54 +144,26 @@ def _run_here(
     todo: Sequence[RunRequest], canvases: Mapping[str, Canvas], device: str
 ) -> Iterator[TrainedRun]:
     for r in todo:
-        with run_threads():
+        with pinned_threads():
             yield train_recipe(r.method, canvases[r.canvas], r.recipe, r.seed, r.hparams, device)
 
 
 # --- local process pool ---------------------------------------------------------------------
 
-_WORKER_CANVASES: dict[str, Canvas] = {}
-
-
-def _init_worker(canvases: Mapping[str, Canvas], deterministic: bool) -> None:
-    for name in THREAD_ENV:  # for libraries loaded after this point (torch is already in)
-        os.environ[name] = str(RUN_THREADS)
-    torch.set_num_threads(RUN_THREADS)
-    with contextlib.suppress(RuntimeError):  # already set once inter-op work has started
-        torch.set_num_interop_threads(1)
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
-    _WORKER_CANVASES.clear()
-    _WORKER_CANVASES.update(canvases)
-
 
 def _train_in_worker(request: RunRequest, device: str) -> TrainedRun:
+    canvas = shared()[request.canvas]
     return train_recipe(
-        request.method,
-        _WORKER_CANVASES[request.canvas],
-        request.recipe,
-        request.seed,
-        request.hparams,
-        device,
+        request.method, canvas, request.recipe, request.seed, request.hparams, device
     )
 
 
 def _run_pool(
     todo: Sequence[RunRequest], canvases: Mapping[str, Canvas], device: str, workers: int
 ) -> Iterator[TrainedRun]:
-    # spawn: a fresh interpreter per worker (fork would copy the driver's torch thread pools
-    # and any open CUDA context, which torch does not support). Each worker gets the canvases
-    # its runs name once, at start-up, not with every run.
+    # Each worker gets the canvases its runs name once, at start-up, not with every run.
     needed = {r.canvas: canvases[r.canvas] for r in todo}
-    context = multiprocessing.get_context("spawn")
-    initargs = (needed, torch.are_deterministic_algorithms_enabled())
-    with ProcessPoolExecutor(workers, context, _init_worker, initargs) as pool:
-        futures = [pool.submit(_train_in_worker, r, device) for r in todo]
-        try:
-            for future in futures:
-                yield future.result()
-        finally:  # a failed run (or a stop) cancels the runs not yet started
-            for future in futures:
-                future.cancel()
+    yield from process_map(_train_in_worker, todo, workers, data=needed, args=(device,))
 
 
 # --- Ray ------------------------------------------------------------------------------------
@@ -228,7 +189,7 @@ def _run_ray(
     # Several small runs share one GPU: each asks for a fraction of it.
     gpus = 1.0 / workers if torch.device(device).type == "cuda" else 0
     refs = {name: ray.put(canvases[name]) for name in {r.canvas for r in todo}}
-    task = ray.remote(num_cpus=RUN_THREADS, num_gpus=gpus)(_train_on_ray)
+    task = ray.remote(num_cpus=ITEM_THREADS, num_gpus=gpus)(_train_on_ray)
     pending = [task.remote(r, refs[r.canvas], device) for r in todo]
     try:
         for ref in pending:
@@ -239,7 +200,7 @@ def _run_ray(
 
 
 def _train_on_ray(request: RunRequest, canvas: Canvas, device: str) -> TrainedRun:
-    torch.set_num_threads(RUN_THREADS)
+    torch.set_num_threads(ITEM_THREADS)
     return train_recipe(
         request.method, canvas, request.recipe, request.seed, request.hparams, device
     )
