@@ -108,8 +108,16 @@ def _parser() -> argparse.ArgumentParser:
             type=int,
             default=None,
             metavar="N",
-            help="T4 training runs at once (0 = one per core, 1 = serial; same numbers); "
-            "sets t4.jobs unless --set t4.jobs is given",
+            help="training runs at once inside T4's and T7's grids (0 = one per core, 1 = "
+            "serial; same numbers); sets TASK.jobs unless --set TASK.jobs is given",
+        )
+        command.add_argument(
+            "--tasks",
+            type=int,
+            default=1,
+            metavar="N",
+            help="independent tasks run at once (default 1; worth raising on machines with more "
+            "cores than one task's grid uses; same numbers)",
         )
         command.add_argument(
             "--executor",
@@ -320,7 +328,9 @@ def _build(project: Project, args: argparse.Namespace) -> int:
     check_profile(args.profile)
     if only:
         check_task_names(project.graph, only)
-    assignments, timeouts = _timeouts(project.graph, _with_run_options(args), args.timeout_s)
+    assignments, timeouts = _timeouts(
+        project.graph, _with_run_options(project.graph, args), args.timeout_s
+    )
     overrides = parse_overrides(project.graph, assignments)
     check_reference_file(project.root)
     if args.baseline:
@@ -352,6 +362,7 @@ def _build(project: Project, args: argparse.Namespace) -> int:
         lock_timeout_s=args.lock_timeout,
         keep_lock=True,  # held through publish; main() releases it
         timeouts=timeouts,
+        tasks_at_once=args.tasks,
     )
     if not args.no_render:
         outputs = publish(project, result.as_record(), baseline=args.baseline)
@@ -364,15 +375,18 @@ def _build(project: Project, args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_TASK_FAILED
 
 
-def _with_run_options(args: argparse.Namespace) -> list[str]:
-    """``--set`` assignments plus ``--jobs`` / ``--executor`` as T4's parameters (an explicit
-    ``--set t4.jobs=...`` / ``--set t4.executor=...`` wins)."""
+def _with_run_options(graph: TaskGraph, args: argparse.Namespace) -> list[str]:
+    """``--set`` assignments plus ``--jobs`` / ``--executor`` as the parameters of every task
+    that declares them (T4's and T7's grids; an explicit ``--set TASK.jobs=...`` wins)."""
     assignments = list(args.assignments)
     for param in ("jobs", "executor"):
         value = getattr(args, param)
-        given = any(a.partition("=")[0].strip() == f"t4.{param}" for a in assignments)
-        if value is not None and not given:
-            assignments.append(f"t4.{param}={value}")
+        if value is None:
+            continue
+        for task in graph:
+            given = any(a.partition("=")[0].strip() == f"{task.name}.{param}" for a in assignments)
+            if param in task.params and not given:
+                assignments.append(f"{task.name}.{param}={value}")
     return assignments
 
 

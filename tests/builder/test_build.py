@@ -220,3 +220,27 @@ def test_memo_tasks_get_a_memo_dir_that_outlives_reruns_and_force(fixture_projec
 
 def read_summary_metrics(task_dir):
     return json.loads((Path(task_dir) / RESULTS_FILE).read_text())["metrics"]
+
+
+def test_tasks_at_once_gives_the_serial_outcomes_and_results(fixture_project, tmp_path):
+    """Two kernels at once (produce and explode are independent): the same statuses, the same
+    results, outcomes in graph order, and each task's streamed lines under its own name."""
+    import shutil
+
+    twin = Project(tmp_path / "twin", FIXTURE_GRAPH)
+    shutil.copytree(fixture_project.root, twin.root)
+    serial = quiet_build(fixture_project)
+    lines: list[str] = []
+    parallel = build(twin, "quick", stream=True, say=lines.append, tasks_at_once=3)
+    assert statuses(parallel) == statuses(serial) and list(parallel.outcomes) == list(
+        serial.outcomes
+    )
+    for name in ("produce", "consume"):
+        ours = json.loads(
+            (Path(parallel.outcomes[name].task_dir) / RESULTS_FILE).read_text(encoding="utf-8")
+        )
+        theirs = json.loads(
+            (Path(serial.outcomes[name].task_dir) / RESULTS_FILE).read_text(encoding="utf-8")
+        )
+        assert ours["metrics"] == theirs["metrics"] and ours["checks"] == theirs["checks"]
+    assert any("running produce, explode" in line for line in lines), lines

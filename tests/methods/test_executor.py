@@ -193,8 +193,14 @@ def test_jobs_is_a_t4_parameter_checked_up_front_and_left_out_of_the_cache_key()
     ):
         with pytest.raises(BuildInputError, match=message):
             check_params(STUDY_TASKS, ["t4"], {"t4": resolve_params(t4, "quick", {"t4": bad})})
-    # --jobs / --executor become T4's parameters unless --set already gives them.
+    # --jobs / --executor become the parameters of every task declaring them (T4's and T7's
+    # grids) unless --set already gives them.
     args = argparse.Namespace(assignments=["t1.epochs=2"], jobs=2, executor="local")
-    assert _with_run_options(args) == ["t1.epochs=2", "t4.jobs=2", "t4.executor=local"]
+    assert _with_run_options(STUDY_TASKS, args) == [
+        "t1.epochs=2",
+        "t4.jobs=2",
+        "t7.jobs=2",
+        "t4.executor=local",
+    ]
     args = argparse.Namespace(assignments=["t4.jobs=1"], jobs=3, executor=None)
-    assert _with_run_options(args) == ["t4.jobs=1"]
+    assert _with_run_options(STUDY_TASKS, args) == ["t4.jobs=1", "t7.jobs=3"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +25,9 @@ from lazy_artist.builder.params import (
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.provenance import collect_provenance
 from lazy_artist.builder.runner import NotebookFailure, run_notebook
+from lazy_artist.builder.schedule import check_tasks_at_once, schedule
 from lazy_artist.builder.store import EXECUTED_NOTEBOOK, BuildStore
-from lazy_artist.builder.tasks import MEMO_PARAM, RETRAIN_PARAM, TaskGraph
+from lazy_artist.builder.tasks import MEMO_PARAM, RETRAIN_PARAM, Task, TaskGraph
 from lazy_artist.results import RESULTS_FILE
 from lazy_artist.runtime import resolve_device
 
@@ -124,12 +125,15 @@ def build(
     force_all: bool = False,
     retrain: str | list[str] | None = None,
     timeouts: dict[str, float] | None = None,
+    tasks_at_once: int = 1,
 ) -> BuildResult:
     """Build ``only`` (and what they need) or every task, less ``skip``; returns every task's
     outcome. ``force`` re-runs the named tasks, ``force_all`` what they need too, ``retrain``
     (``"all"`` or method names) retrains those memoised runs (see :func:`forced_tasks`);
-    ``timeouts`` overrides tasks' per-cell time limits (``Task.cell_timeout_s``)."""
+    ``timeouts`` overrides tasks' per-cell time limits (``Task.cell_timeout_s``);
+    ``tasks_at_once`` independent tasks run concurrently (:mod:`lazy_artist.builder.schedule`)."""
     graph = project.graph
+    check_tasks_at_once(tasks_at_once)
     selected, forced, params, devices = resolve_selection(
         project, profile, only, skip, force, force_all, retrain, overrides, check_layout=True
     )
@@ -149,7 +153,11 @@ def build(
     outcomes: dict[str, TaskOutcome] = {}
     data_reported: set[str] = set()
     stop = False
-    for task in graph:
+
+    def decide(task: Task) -> bool:
+        """Key the task and settle it (cached, blocked, failed on data, not selected); True
+        when it is to run. Its dependencies are settled already."""
+        nonlocal stop
         upstream_keys = {dep: outcomes[dep].key or "" for dep in task.depends}
         notebook = project.notebook(task.name)
         notebook_text = notebook.read_text(encoding="utf-8") if notebook.exists() else ""
@@ -179,12 +187,12 @@ def build(
         if task.name not in selected or stop:
             if reusable:
                 _mark_cached(outcome, stored, store)
-            continue
+            return False
         unusable_deps = [dep for dep in task.depends if outcomes[dep].status not in USABLE]
         if unusable_deps:
             outcome.status, outcome.blocked_by = BLOCKED, unusable_deps
             say(f"{task.name}: blocked by {', '.join(unusable_deps)}")
-            continue
+            return False
         missing_data = [name for name in task.datasets if name in data_errors]
         if missing_data:
             error_type, message = data_errors[missing_data[0]]
@@ -198,22 +206,45 @@ def build(
                 say(f"{task.name}: failed: {error_type}: {message}")
                 data_reported.add(missing_data[0])
             stop = not keep_going
-            continue
+            return False
         if reusable and task.name not in forced:
             _mark_cached(outcome, stored, store)
             say(f"{task.name}: cached (inputs unchanged)")
-            continue
+            return False
+        return True
+
+    def execute(task: Task) -> None:
         timeout_s = (timeouts or {}).get(task.name, task.cell_timeout_s(profile))
-        say(progress_line(outcomes, selected, running=task.name))
+        outcome = outcomes[task.name]
         _run_task(
             project, store, task.name, outcome, outcomes, kernel, stream, say, retrain, timeout_s
         )
-        say(progress_line(outcomes, selected))
-        stop = stop or (outcome.status == FAILED and not keep_going)
+
+    def started_task(task: Task, running: list[str]) -> None:
+        say(progress_line(outcomes, selected, running=running))
+
+    def finished_task(task: Task, running: list[str]) -> None:
+        nonlocal stop
+        say(progress_line(outcomes, selected, running=running))
+        stop = stop or (outcomes[task.name].status == FAILED and not keep_going)
+
+    try:
+        schedule(
+            list(graph),
+            decide,
+            execute,
+            tasks_at_once,
+            on_start=started_task,
+            on_finish=finished_task,
+            proceed=lambda: not stop,
+        )
+    except KeyboardInterrupt:
+        store.discard_staging()  # Ctrl-C: the half runs go, the last committed results stay
+        raise
 
     result = BuildResult(
         profile=profile,
-        outcomes=outcomes,
+        outcomes={task.name: outcomes[task.name] for task in graph if task.name in outcomes},
         started_at=started_at,
         wall_s=round(time.perf_counter() - started, 3),
         provenance=collect_provenance(project.root, profile, params, devices, versions),
@@ -225,20 +256,23 @@ def build(
 
 
 def progress_line(
-    outcomes: dict[str, TaskOutcome], selected: set[str], running: str | None = None
+    outcomes: dict[str, TaskOutcome],
+    selected: set[str],
+    running: str | Sequence[str] | None = None,
 ) -> str:
     """The whole build at a glance, said as each task starts and ends: how many of the selected
-    tasks are done (complete, cached, failed or blocked), which one runs, how many wait."""
+    tasks are done (complete, cached, failed or blocked), which run, how many wait."""
     done = sorted(
         name for name in selected if name in outcomes and outcomes[name].status != NOT_RUN
     )
+    names = [running] if isinstance(running, str) else list(running or ())
     failed = sum(outcomes[name].status in (FAILED, BLOCKED) for name in done)
-    waiting = len(selected) - len(done) - (running is not None)
+    waiting = len(selected) - len(done) - len(names)
     parts = [f"{len(done)} of {len(selected)} tasks done"]
     if failed:
         parts[0] += f" ({failed} failed or blocked)"
-    if running is not None:
-        parts.append(f"running {running}")
+    if names:
+        parts.append(f"running {', '.join(names)}")
     parts.append(f"{waiting} waiting")
     return "build: " + ", ".join(parts)
 

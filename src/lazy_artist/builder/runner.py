@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -54,8 +55,13 @@ class _TaskLogHandler(logging.Handler):
         super().__init__(logging.INFO)
         self.task = task
         self.last_progress = 0.0
+        # papermill logs to one global logger: with tasks running at once (one thread each),
+        # each task's handler takes only the records of its own thread.
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:
+            return
         text = record.getMessage().rstrip()
         for line in text.splitlines():
             # tqdm redraws with carriage returns; show the latest state only.
