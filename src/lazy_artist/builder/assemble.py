@@ -21,14 +21,10 @@ from typing import Any
 
 import jinja2
 
-from lazy_artist.builder.build import BLOCKED, FAILED, USABLE
 from lazy_artist.builder.comparison import (
     REFERENCES_FILE,
     ComparisonRow,
-    ReferenceDataError,
-    compare,
     comparison_tables,
-    load_references,
     summary_counts,
     unit_legend,
 )
@@ -41,10 +37,15 @@ from lazy_artist.builder.markdown import (
     identifier,
     yaml_string,
 )
+from lazy_artist.builder.outcome import Status
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.store import EXECUTED_NOTEBOOK
+from lazy_artist.builder.task_results import (
+    ReferenceComparison,
+    compare_with_references,
+    load_task_results,
+)
 from lazy_artist.fileio import atomic_write_text
-from lazy_artist.results import load_results
 
 REPORT_TEMPLATE = "report.qmd.j2"
 REPORT_SOURCE = "report.qmd"
@@ -146,7 +147,13 @@ def _figure_file(name: str) -> str:
 class TaskView:
     """What a section template sees of one task: status, results and helpers to place them."""
 
-    def __init__(self, outcome: dict[str, Any], notebook_source: str, commit: str | None) -> None:
+    def __init__(
+        self,
+        outcome: dict[str, Any],
+        notebook_source: str,
+        commit: str | None,
+        results: dict[str, Any] | None = None,
+    ) -> None:
         # ``commit`` as figure captions cite it: a short hash, "-dirty" when the tree differed.
         self.name = outcome["name"]
         self.title = outcome["title"]
@@ -157,10 +164,8 @@ class TaskView:
         self.blocked_by = outcome.get("blocked_by", [])
         self.source = notebook_source
         self.commit = commit
-        self.results: dict[str, Any] | None = None
+        self.results = results  # read once by the caller (builder/task_results.py)
         task_dir = outcome.get("task_dir")
-        if self.status in USABLE and task_dir and (Path(task_dir) / "results.json").exists():
-            self.results = load_results(task_dir)
         self.task_dir = Path(task_dir) if task_dir else None
         self.notebook_link: str | None = None
         self.copied_figures: dict[str, str] = {}  # figure name -> path under report/
@@ -177,9 +182,9 @@ class TaskView:
     def headline(self) -> str:
         if self.results:
             return self.results.get("headline", "")
-        if self.status == FAILED and self.error:
+        if self.status == Status.FAILED and self.error:
             return f"failed: {self.error.get('error')}"
-        if self.status == BLOCKED:
+        if self.status == Status.BLOCKED:
             return f"blocked by {', '.join(self.blocked_by)}"
         return ""
 
@@ -251,24 +256,11 @@ def status_table(views: list[TaskView]) -> Markdown:
 class ComparisonView:
     """What the comparison template sees: this run's metrics beside the reference reports'."""
 
-    def __init__(self, references_path: Path, views: list[TaskView]) -> None:
+    def __init__(self, comparison: ReferenceComparison, views: list[TaskView]) -> None:
         self.file = str(REFERENCES_FILE)
-        self.error: str | None = None
-        self.rows: list[ComparisonRow] = []
+        self.error = comparison.error
+        self.rows: list[ComparisonRow] = comparison.rows
         self._titles = {view.name: view.title for view in views}
-        if not references_path.exists():
-            self.error = f"{REFERENCES_FILE} is missing from this checkout"
-            return
-        try:
-            references = load_references(references_path)
-        except ReferenceDataError as error:
-            self.error = str(error)
-            return
-        self.rows = compare(
-            references,
-            {view.name: view.m if view.available else None for view in views},
-            {view.name: view.status for view in views},
-        )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -302,10 +294,20 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
-def assemble(project: Project, run_record: dict[str, Any], report_dir: Path | None = None) -> Path:
+def assemble(
+    project: Project,
+    run_record: dict[str, Any],
+    report_dir: Path | None = None,
+    results: dict[str, dict[str, Any] | None] | None = None,
+    comparison: ReferenceComparison | None = None,
+) -> Path:
     """Write ``report.qmd`` (plus figures and notebooks) from a build's run record into
     ``report_dir`` (default ``report/``; :func:`~lazy_artist.builder.publish.publish` passes a
-    fresh folder that it renames into place once the whole report is rendered)."""
+    fresh folder that it renames into place once the whole report is rendered, and the
+    results and reference comparison it has already read and computed)."""
+    results = load_task_results(run_record) if results is None else results
+    if comparison is None:
+        comparison = compare_with_references(project.root, run_record, results)
     report_dir = project.report_dir if report_dir is None else report_dir
     report_dir.mkdir(parents=True, exist_ok=True)
     for generated in ("figures", "notebooks"):
@@ -319,7 +321,7 @@ def assemble(project: Project, run_record: dict[str, Any], report_dir: Path | No
     views = []
     for name, outcome in sorted(run_record["tasks"].items(), key=lambda item: reading_key(item[0])):
         source = project.graph[name].notebook if name in project.graph.tasks else name
-        view = TaskView(outcome, source, commit)
+        view = TaskView(outcome, source, commit, results.get(name))
         _copy_outputs(view, outcome, report_dir)
         views.append(view)
 
@@ -327,7 +329,7 @@ def assemble(project: Project, run_record: dict[str, Any], report_dir: Path | No
     for view in views:
         task = project.graph.tasks.get(view.name)
         sections.append(_render_section(env, task.section if task else None, view, run_record))
-    comparison = _render_comparison(env, ComparisonView(project.root / REFERENCES_FILE, views))
+    comparison = _render_comparison(env, ComparisonView(comparison, views))
     text = env.get_template(REPORT_TEMPLATE).render(
         profile=run_record["profile"],
         provenance=provenance,

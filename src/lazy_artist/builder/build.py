@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from lazy_artist.builder.changes import key_inputs
 from lazy_artist.builder.datasets import data_identity
 from lazy_artist.builder.kernel import ensure_kernel
 from lazy_artist.builder.lock import build_lock
+from lazy_artist.builder.outcome import USABLE, BuildResult, Status, TaskOutcome
 from lazy_artist.builder.params import (
     BuildInputError,
     check_params,
@@ -31,46 +31,14 @@ from lazy_artist.builder.tasks import MEMO_PARAM, RETRAIN_PARAM, Task, TaskGraph
 from lazy_artist.results import RESULTS_FILE
 from lazy_artist.runtime import resolve_device
 
-# Statuses a task can end a build with.
-COMPLETE, CACHED, FAILED, BLOCKED, NOT_RUN = "complete", "cached", "failed", "blocked", "not run"
-USABLE = (COMPLETE, CACHED)
-
-
-@dataclass
-class TaskOutcome:
-    name: str
-    title: str
-    status: str
-    key: str | None = None
-    runtime_s: float | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    error: dict[str, Any] | None = None
-    blocked_by: list[str] = field(default_factory=list)
-    task_dir: str | None = None
-    failed_dir: str | None = None
-    key_inputs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class BuildResult:
-    profile: str
-    outcomes: dict[str, TaskOutcome]
-    started_at: str
-    wall_s: float
-    provenance: dict[str, Any]
-
-    @property
-    def ok(self) -> bool:
-        return not any(outcome.status in (FAILED, BLOCKED) for outcome in self.outcomes.values())
-
-    def as_record(self) -> dict[str, Any]:
-        return {
-            "profile": self.profile,
-            "started_at": self.started_at,
-            "wall_s": self.wall_s,
-            "provenance": self.provenance,
-            "tasks": {name: asdict(outcome) for name, outcome in self.outcomes.items()},
-        }
+# The statuses by their short names (one definition: builder/outcome.py).
+COMPLETE, CACHED, FAILED, BLOCKED, NOT_RUN = (
+    Status.COMPLETE,
+    Status.CACHED,
+    Status.FAILED,
+    Status.BLOCKED,
+    Status.NOT_RUN,
+)
 
 
 def _say(message: str) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lazy_artist.builder.cache import notebook_digest
+from lazy_artist.builder.outcome import USABLE
 from lazy_artist.builder.params import BuildInputError
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.store import BuildStore
@@ -50,7 +51,6 @@ KEY_PARTS = {
     "versions": "package versions changed",
     "device": "device changed",
 }
-USABLE = ("complete", "cached")
 
 
 class SummaryFileError(BuildInputError):
@@ -417,14 +417,18 @@ def _read_or_none(path: Path) -> dict[str, Any] | None:
 
 
 def with_changes(
-    project: Project, run_record: dict[str, Any], baseline: Path | None = None
+    project: Project,
+    run_record: dict[str, Any],
+    baseline: Path | None = None,
+    current: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``run_record`` plus ``"changes"``: this build against ``baseline`` (a summary.json) or
-    the previous build of its profile. The template reads ``run.changes``; ``summarise``
-    writes it into summary.json."""
-    from lazy_artist.builder.summary import summarise  # summary imports build, build imports us
+    """``run_record`` plus ``"changes"``: this build (``current``, its summary; made here when
+    not given) against ``baseline`` (a summary.json) or the previous build of its profile.
+    The template reads ``run.changes``; publish writes it into summary.json."""
+    if current is None:
+        from lazy_artist.builder.summary import summarise  # summary -> comparison -> us
 
-    current = summarise(run_record, project.root)
+        current = summarise(run_record, project.root)
     store = BuildStore.for_profile(project.build_dir, run_record["profile"])
     previous = remember_build(store, current)
     if baseline is not None:

@@ -11,7 +11,8 @@ from lazy_artist.builder.changes import with_changes
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.render import choose_renderer
 from lazy_artist.builder.report_folder import check_report_dir, staged_report
-from lazy_artist.builder.summary import write_summary
+from lazy_artist.builder.summary import summarise, write_summary
+from lazy_artist.builder.task_results import compare_with_references, load_task_results
 
 
 def publish(
@@ -22,13 +23,18 @@ def publish(
     The report is written whole into a fresh folder that then replaces ``report/``
     (:mod:`~lazy_artist.builder.report_folder`): a failed render leaves the previous one."""
     check_report_dir(project.report_dir, run_record.get("profile"))  # before any state moves
-    run_record = with_changes(project, run_record, baseline)
+    # Every results.json read once, the reference comparison computed once, for all three.
+    results = load_task_results(run_record)
+    comparison = compare_with_references(project.root, run_record, results)
+    summary = summarise(run_record, project.root, results, comparison)
+    run_record = with_changes(project, run_record, baseline, current=summary)
+    summary["changes"] = run_record["changes"].as_dict()
     # All of it is written into a fresh folder, which replaces report/ only once complete.
     with staged_report(project, run_record.get("profile")) as staging:
-        source = assemble(project, run_record, staging)
+        source = assemble(project, run_record, staging, results, comparison)
         # Quarto reads these beside the source; pandoc gets them by path.
         for helper in ("style.css", "typst-header.typ"):
             shutil.copy2(project.templates_dir / helper, staging / helper)
         outputs = choose_renderer().render(source, project.templates_dir)
-        outputs.append(write_summary(run_record, staging, project.root))
+        outputs.append(write_summary(summary, staging))
     return [project.report_dir / path.relative_to(staging) for path in outputs]

@@ -5,16 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lazy_artist.builder.build import USABLE
-from lazy_artist.builder.comparison import (
-    REFERENCES_FILE,
-    ComparisonRow,
-    ReferenceDataError,
-    compare,
-    load_references,
+from lazy_artist.builder.comparison import ComparisonRow
+from lazy_artist.builder.task_results import (
+    ReferenceComparison,
+    compare_with_references,
+    load_task_results,
 )
 from lazy_artist.fileio import atomic_write_json
-from lazy_artist.results import load_results
 
 SUMMARY_FILE = "summary.json"
 
@@ -40,9 +37,18 @@ def comparison_records(rows: list[ComparisonRow]) -> list[dict[str, Any]]:
     ]
 
 
-def summarise(run_record: dict[str, Any], root: Path | None = None) -> dict[str, Any]:
+def summarise(
+    run_record: dict[str, Any],
+    root: Path | None = None,
+    results: dict[str, dict[str, Any] | None] | None = None,
+    comparison: ReferenceComparison | None = None,
+) -> dict[str, Any]:
     """Statuses, checks and metrics per task; with the project ``root``, also the comparison
-    with the reference reports (``references/seed_results.yaml``)."""
+    with the reference reports (``references/seed_results.yaml``). ``results`` and
+    ``comparison`` are read and computed here unless the caller has them (publish does)."""
+    results = load_task_results(run_record) if results is None else results
+    if comparison is None:
+        comparison = compare_with_references(root, run_record, results)
     tasks = {}
     for name, outcome in run_record["tasks"].items():
         entry: dict[str, Any] = {
@@ -54,11 +60,10 @@ def summarise(run_record: dict[str, Any], root: Path | None = None) -> dict[str,
             "key": outcome.get("key"),
             "key_inputs": outcome.get("key_inputs") or None,
         }
-        task_dir = outcome.get("task_dir")
-        if task_dir and (Path(task_dir) / "results.json").exists():
-            results = load_results(task_dir)
-            entry["checks"] = {check: value["passed"] for check, value in results["checks"].items()}
-            entry["metrics"] = results["metrics"]
+        loaded = results.get(name)
+        if loaded is not None:
+            entry["checks"] = {check: value["passed"] for check, value in loaded["checks"].items()}
+            entry["metrics"] = loaded["metrics"]
         if outcome.get("error"):
             entry["error"] = f"{outcome['error'].get('error')}: {outcome['error'].get('message')}"
         if outcome.get("blocked_by"):
@@ -72,25 +77,15 @@ def summarise(run_record: dict[str, Any], root: Path | None = None) -> dict[str,
     }
     if run_record.get("changes") is not None:  # set by publish (builder/changes.py)
         summary["changes"] = run_record["changes"].as_dict()
-    references = root / REFERENCES_FILE if root is not None else None
-    if references is not None and references.exists():
-        try:
-            rows = compare(
-                load_references(references),
-                {
-                    name: entry["metrics"] if entry["status"] in USABLE else None
-                    for name, entry in tasks.items()
-                },
-                {name: entry["status"] for name, entry in tasks.items()},
-            )
-        except ReferenceDataError as error:  # the report shows it too; the summary still lands
-            summary["comparison_error"] = str(error)
+    if comparison.present:
+        if comparison.error is not None:  # the report shows it too; the summary still lands
+            summary["comparison_error"] = comparison.error
         else:
-            summary["comparison"] = comparison_records(rows)
+            summary["comparison"] = comparison_records(comparison.rows)
     return summary
 
 
-def write_summary(run_record: dict[str, Any], report_dir: Path, root: Path | None = None) -> Path:
+def write_summary(summary: dict[str, Any], report_dir: Path) -> Path:
     path = report_dir / SUMMARY_FILE
-    atomic_write_json(path, summarise(run_record, root))
+    atomic_write_json(path, summary)
     return path
