@@ -114,7 +114,7 @@ def build(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
 
-    data_ids, data_errors = _data_identities(project, graph, params, store)
+    data_ids, data_errors = data_identities(project, graph, params, store)
     versions = cache.package_versions()
     kernel = ensure_kernel(project.build_dir / ".jupyter")
 
@@ -127,15 +127,8 @@ def build(
         when it is to run. Its dependencies are settled already."""
         nonlocal stop
         upstream_keys = {dep: outcomes[dep].key or "" for dep in task.depends}
-        notebook = project.notebook(task.name)
-        notebook_text = notebook.read_text(encoding="utf-8") if notebook.exists() else ""
-        key_parts = cache.key_parts(
-            notebook_text=notebook_text,
-            params=task.key_params(params[task.name]),
-            upstream_keys=upstream_keys,
-            data_identity={name: data_ids.get(name, "") for name in task.datasets},
-            versions=versions,
-            device=devices[task.name],
+        key_parts = task_key_parts(
+            project, task, params[task.name], upstream_keys, data_ids, versions, devices
         )
         key = cache.task_key(**key_parts)
         outcome = TaskOutcome(task.name, task.title, NOT_RUN, key=key, params=params[task.name])
@@ -300,13 +293,35 @@ def select_tasks(
     return selected
 
 
+def task_key_parts(
+    project: Project,
+    task: Task,
+    params: dict[str, Any],
+    upstream_keys: dict[str, str],
+    data_ids: dict[str, str],
+    versions: dict[str, str],
+    devices: dict[str, str],
+) -> dict[str, Any]:
+    """What ``task``'s cache key is made of (:func:`cache.key_parts`), for the build and for
+    ``status`` / ``--dry-run`` alike."""
+    notebook = project.notebook(task.name)
+    return cache.key_parts(
+        notebook_text=notebook.read_text(encoding="utf-8") if notebook.exists() else "",
+        params=task.key_params(params),
+        upstream_keys=upstream_keys,
+        data_identity={name: data_ids.get(name, "") for name in task.datasets},
+        versions=versions,
+        device=devices[task.name],
+    )
+
+
 def _mark_cached(outcome: TaskOutcome, stored: dict[str, Any], store: BuildStore) -> None:
     outcome.status = CACHED
     outcome.runtime_s = stored.get("runtime_s")
     outcome.task_dir = str(store.task_dir(outcome.name))
 
 
-def _data_identities(
+def data_identities(
     project, graph, params, store
 ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """Fingerprint every data set the graph reads; a missing one is recorded, not raised."""

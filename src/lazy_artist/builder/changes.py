@@ -343,20 +343,20 @@ def _task_change(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -
             f"blocked by {', '.join(new['blocked_by'])}" if new.get("blocked_by") else ""
         )
         if ran and not same_key:
-            detail = ", ".join(filter(None, [f"re-ran: {_reasons(old, new)}", detail]))
+            detail = ", ".join(filter(None, [f"re-ran: {rerun_reasons(old, new)}", detail]))
         return detail or f"was {old['status']}"
     if ran:
         return (
             "re-ran with unchanged inputs (--force)"
             if same_key
-            else f"re-ran: {_reasons(old, new)}"
+            else f"re-ran: {rerun_reasons(old, new)}"
         )
     if not same_key and new.get("key") is not None and new["status"] in USABLE:
-        return f"reused a result of other inputs: {_reasons(old, new)}"
+        return f"reused a result of other inputs: {rerun_reasons(old, new)}"
     return None
 
 
-def _reasons(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+def rerun_reasons(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     was, now = old.get("key_inputs"), new.get("key_inputs")
     if not was or not now:
         return "inputs changed (the baseline does not record which)"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lazy_artist.builder import cache
-from lazy_artist.builder.build import _data_identities, resolve_selection
-from lazy_artist.builder.changes import _reasons, key_inputs
+from lazy_artist.builder.build import data_identities, resolve_selection, task_key_parts
+from lazy_artist.builder.changes import key_inputs, rerun_reasons
 from lazy_artist.builder.project import Project
 from lazy_artist.builder.store import BuildStore
 
@@ -48,21 +48,15 @@ def plan(
         project, profile, only, skip, force, force_all, retrain, overrides
     )
     store = BuildStore.for_profile(project.build_dir, profile)
-    data_ids, data_errors = _data_identities(project, graph, params, store)
+    data_ids, data_errors = data_identities(project, graph, params, store)
     versions = cache.package_versions()
 
     keys: dict[str, str] = {}
     plans = []
     for task in graph:
-        notebook = project.notebook(task.name)
-        notebook_text = notebook.read_text(encoding="utf-8") if notebook.exists() else ""
-        parts = cache.key_parts(
-            notebook_text=notebook_text,
-            params=task.key_params(params[task.name]),
-            upstream_keys={dep: keys[dep] for dep in task.depends},
-            data_identity={name: data_ids.get(name, "") for name in task.datasets},
-            versions=versions,
-            device=devices[task.name],
+        upstream = {dep: keys[dep] for dep in task.depends}
+        parts = task_key_parts(
+            project, task, params[task.name], upstream, data_ids, versions, devices
         )
         keys[task.name] = key = cache.task_key(**parts)
         stored = store.completed_record(task.name)
@@ -92,4 +86,4 @@ def _verdict(
         return (WILL_RUN, f"stored result damaged ({damage})") if damage else (CACHED, "")
     if not stored.get("key_inputs"):
         return WILL_RUN, "inputs changed (the stored result does not record which)"
-    return WILL_RUN, _reasons(stored, {"key_inputs": inputs})
+    return WILL_RUN, rerun_reasons(stored, {"key_inputs": inputs})
