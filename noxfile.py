@@ -59,6 +59,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/min_epsilon.py", "--out", "build/bench/min_epsilon.json")
     # T4: serial vs parallel runs (quick T4, and one full-size epoch per worker).
     session.run("python", "benchmarks/t4_parallel.py", "--out", "build/bench/t4_parallel.json")
+    # T4: what editing one method's loss retrains, and a comment-only edit (nothing).
+    session.run("python", "benchmarks/method_edit.py", "--out", "build/bench/method_edit.json")
 
 
 @nox.session

@@ -95,8 +95,8 @@ def package_copy(tmp_path) -> Path:
     return copy
 
 
-def test_training_code_digest_ignores_comment_and_docstring_edits(package_copy):
-    # The memo's code digest (methods/memo.py) is source_digest over what methods.run reaches.
+def test_whole_module_digest_ignores_comment_and_docstring_edits(package_copy):
+    # A task's key (the builder) hashes whole modules: source_digest over what it imports.
     def digest() -> str:
         return source_digest(
             reachable_modules("import lazy_artist.methods.run\n", package_copy), package_copy

@@ -78,13 +78,8 @@ def reachable_modules(source: str, package_dir: Path | None = None) -> list[Path
 _DOCSTRING_OWNERS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def code_fingerprint(source: str) -> str:
-    """What of ``source`` can change what it computes: its syntax tree without docstrings
-    (comments are not in the tree) or positions. Unparsable text counts as a whole."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return "text:" + source
+def strip_docstrings(tree: ast.AST) -> ast.AST:
+    """``tree`` with the docstring of every module, class and function removed (in place)."""
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (
@@ -95,7 +90,17 @@ def code_fingerprint(source: str) -> str:
             and isinstance(body[0].value.value, str)
         ):
             node.body = body[1:]
-    return ast.dump(tree, annotate_fields=True, include_attributes=False)
+    return tree
+
+
+def code_fingerprint(source: str) -> str:
+    """What of ``source`` can change what it computes: its syntax tree without docstrings
+    (comments are not in the tree) or positions. Unparsable text counts as a whole."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return "text:" + source
+    return ast.dump(strip_docstrings(tree), annotate_fields=True, include_attributes=False)
 
 
 def notebook_fingerprint(text: str) -> str:

@@ -2,10 +2,24 @@
 
 A run is stored under a key that hashes everything that can change its result: the method and
 its resolved hparams, the backbone, the epoch budget, the seed, the canvas's arrays, the
-training code it goes through (the library modules ``lazy_artist.methods.run`` reaches), the
-torch version and the device type. Editing a T4 plot or check re-executes the notebook in
-seconds; editing a method's loss retrains exactly the runs that use the changed code; a build
-interrupted after 20 of 33 runs resumes at run 21.
+training code it goes through, the torch version and the device type. Editing a T4 plot or
+check re-executes the notebook in seconds; a build interrupted after 20 of 33 runs resumes at
+run 21.
+
+The training code is hashed in two parts (:mod:`lazy_artist.codehash`), as syntax trees
+without comments or docstrings. The *shared* part is every library module
+``lazy_artist.methods.run`` imports, whole (trainer, run, models, canvas, precision, ...),
+except the methods' own modules (:data:`METHOD_MODULES`), of which only the definitions the
+shared code uses count (``Algorithm``, ``build_algorithm``, ``hparams_for``, ...). The
+*method* part is the run's class (``type(algorithm)``), its base classes and every
+definition they name, followed across modules. So editing ``cf_invar``'s loss, or a helper
+only it calls, retrains the ``cf_invar`` runs and nothing else; editing the base class, a
+helper the base uses or a shared module retrains every run; adding or removing a method, or
+changing its registered ``name``, changes the registry's names, which the shared code reads,
+and retrains every run.
+The hyper-parameter tables of ``methods/hparams.py`` count by value: a run reads them only
+through ``hparams_for``, whose result (the resolved hparams) is in the key, so a new default
+for one method re-keys that method's runs only (:data:`HPARAM_TABLES`).
 
 Each entry is a directory written under a temporary name and renamed into place, so a killed
 run never leaves a half-written entry that a later build would trust. The entry records the
@@ -27,12 +41,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from lazy_artist.codehash import CodeGraph
 from lazy_artist.data.canvas import Canvas
 from lazy_artist.digests import check_digests, file_digest
 from lazy_artist.fileio import atomic_write_json, make_temp_dir, read_json
 from lazy_artist.methods.algorithms import Algorithm
 from lazy_artist.methods.trainer import MethodResult
-from lazy_artist.sourcehash import reachable_modules, source_digest
 
 MODEL_FILE = "network.pt"
 RESULT_FILE = "result.json"
@@ -40,11 +54,39 @@ KEY_FILE = "key.json"
 HASHES_FILE = "hashes.json"  # size + sha256 of the files above, written before the rename
 DAMAGED_DIR = ".damaged"
 TRAINING_ENTRY_POINT = "import lazy_artist.methods.run\n"
+# The methods' own code: hashed per definition, so one method's edit re-keys its runs only.
+METHOD_MODULES = (
+    "lazy_artist.methods.algorithms",
+    "lazy_artist.methods.counterfactual",
+    "lazy_artist.methods.hparams",
+)
+# hparams.py's tables (METHOD_SPECS, DEFAULT_HPARAMS, ...: every NAME = {...} there) reach a
+# run, through these readers, only as the resolved hparams, which are in the key as values:
+# read there they count by their names, not their values (see lazy_artist.codehash).
+HPARAM_TABLES = {"lazy_artist.methods.hparams": ("*", ("hparams_for", "_specs", "random_hparams"))}
+# build_algorithm looks the run's method up here; that class is type(algorithm), hashed apart.
+METHOD_REGISTRY = ("lazy_artist.methods.algorithms", "_REGISTRY")
 
 
-def training_code_digest() -> str:
-    """sha256 of the library sources a training run goes through."""
-    return source_digest(reachable_modules(TRAINING_ENTRY_POINT))
+def training_code(package_dir: Path | None = None) -> CodeGraph:
+    """The code training runs reach, read from ``package_dir`` (default: this package)."""
+    return CodeGraph(
+        TRAINING_ENTRY_POINT,
+        METHOD_MODULES,
+        package_dir,
+        keyed_by_value=HPARAM_TABLES,
+        entry_registries=[METHOD_REGISTRY],
+    )
+
+
+def training_code_digest(graph: CodeGraph | None = None) -> str:
+    """sha256 of the library code every training run goes through (the shared part)."""
+    return (graph or training_code()).shared_digest()
+
+
+def method_code_digest(cls: type, graph: CodeGraph | None = None) -> str:
+    """sha256 of the code a run of the method class ``cls`` adds to the shared part."""
+    return (graph or training_code()).method_digest(cls)
 
 
 def canvas_digest(canvas: Canvas) -> str:
@@ -75,6 +117,8 @@ class RunMemo:
         self.directory = Path(directory) if directory else None
         self.retrain = retrain
         self._code: str | None = None
+        self._graph: CodeGraph | None = None  # parsed once per memo, i.e. per build
+        self._method_code: dict[type, str] = {}
         self._canvas_digests: dict[int, tuple[Canvas, str]] = {}
         self.hits = 0
         self.misses = 0
@@ -93,8 +137,13 @@ class RunMemo:
         device: torch.device | str,
         precision: str,
     ) -> str:
+        if self._graph is None:
+            self._graph = training_code()
         if self._code is None:
-            self._code = training_code_digest()
+            self._code = training_code_digest(self._graph)
+        cls = type(algorithm)
+        if cls not in self._method_code:
+            self._method_code[cls] = method_code_digest(cls, self._graph)
         payload = {
             "method": algorithm.name,
             "hparams": algorithm.hparams,
@@ -104,6 +153,7 @@ class RunMemo:
             "seed": int(seed),
             "canvas": self._canvas_digest(canvas),
             "code": self._code,
+            "method_code": self._method_code[cls],
             "torch": torch.__version__,
             "device_type": torch.device(device).type,
             "precision": precision,
