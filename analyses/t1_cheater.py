@@ -175,7 +175,9 @@ plt.show()
 # %%
 probe_digits = canvas["hard_test"].digits
 probe = colour_probe(
-    colour_probe_predictions(cheater, probe_digits, seed=seed, device=torch_device),
+    colour_probe_predictions(
+        cheater, probe_digits, seed=seed, device=torch_device, bg_range=canvas.bg_range
+    ),
     canvas["hard_test"].labels,
 )
 following = rec.metric("colour_following_share", probe.follows_overall)

@@ -13,11 +13,13 @@
 # %% [markdown]
 # # T2: the prober
 #
-# What the channels of the cheater and of the best debiased model respond to: prototypes
-# synthesised by activation maximisation (every conv layer and the penultimate vector, three
-# objectives), the real images that excite each channel most, and a colour vs digit
+# What the channels respond to, compared only between models of the same backbone: on each
+# backbone T4 trained, ERM against the best debiasing method, with the same recipe, seed and
+# selection rule (on `cheater_cnn`, ERM is the cheater). Per model: a colour vs digit
 # selectivity score for every channel, measured on a split where colour and digit vary
-# independently. Nothing here trains or selects a model.
+# independently; prototypes synthesised by activation maximisation (every conv layer and the
+# penultimate vector, three objectives); the real images that excite each channel most.
+# Nothing here trains or selects a model.
 
 # %% tags=["parameters"]
 output_dir = "build/scratch/t2"  # the builder injects the task's staging directory
@@ -26,7 +28,8 @@ profile = "quick"
 seed = 0
 device = "auto"
 data_root = "data"
-models = "cheater,best"  # "cheater" (T1), T4 method names, or "best" (T4's winner)
+backbones = "all"  # "all" (every backbone T4 trained) or comma-separated backbone names
+n_seeds = 1  # seeds per backbone (None: every seed T4 trained); the findings are per model
 split = "hard_test"  # measured on, never selected on: colour and digit vary independently
 n_images = None  # None: the whole split
 objectives = "channel_max,channel_mean,topk_mean"
@@ -41,7 +44,7 @@ actmax_topk = 8
 grid_channels = 4  # channels per layer in the prototype grid (colour- and digit-leaning)
 actmax_all_channels = True  # optimise every channel, not only the shown ones (for the check)
 n_exemplars = 5  # top dataset images per channel in the exemplar strips
-min_colour_dominated_share = 0.5  # expected: most of the cheater's channels read colour
+min_colour_dominated_share = 0.5  # "mostly colour": above it for the cheater, below for debiased
 min_prototype_win_share = 0.9  # prototypes excite their channel at least as much as any image
 
 # %%
@@ -49,29 +52,24 @@ import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 
 from lazy_artist.data.canvas import load_canvas
-from lazy_artist.interpret.activation_max import ActMaxConfig, visualise_channels
-from lazy_artist.interpret.exemplars import top_exemplars
-from lazy_artist.interpret.hooks import PENULTIMATE, conv_layer_names, layer_activations
-from lazy_artist.interpret.plots import (
-    ExemplarStrip,
-    exemplar_strips,
-    prototype_grid,
-    selectivity_figure,
-)
-from lazy_artist.interpret.probe import (
-    kind_label,
-    layer_selectivity,
-    pooled_share,
-    prototype_vs_exemplar,
-    representative_channels,
+from lazy_artist.interpret.activation_max import ActMaxConfig
+from lazy_artist.interpret.hooks import PENULTIMATE, conv_layer_names
+from lazy_artist.interpret.plots import exemplar_strips, prototype_grid, selectivity_figure
+from lazy_artist.interpret.prober_findings import prober_findings
+from lazy_artist.interpret.prober_study import (
+    SELECTIVITY_COLUMNS,
+    exemplar_rows,
+    group_by_backbone,
+    pair_model_names,
+    probe_study_model,
+    selectivity_rows,
 )
 from lazy_artist.results import Recorder, artefact
 from lazy_artist.runtime import resolve_device, seed_everything
-from lazy_artist.zoo import CHEATER, load_study_model, parse_model_names
+from lazy_artist.zoo import CHEATER_BACKBONE, load_study_model, matched_pairs
 
 seed_everything(seed)
 # Small models and batches: a second intra-op thread only adds synchronisation (and on a
@@ -95,150 +93,116 @@ config = ActMaxConfig(
 
 canvas = load_canvas(artefact(Path(upstream["t0"]), "canvas.npz"))
 data = canvas[split] if n_images is None else canvas[split].head(n_images)
-study = {}
-for name in parse_model_names(models):
-    model = load_study_model(upstream, name, torch_device)
-    study[model.name] = model
+pairs = matched_pairs(upstream, backbones, n_seeds)
+study = {name: load_study_model(upstream, name, torch_device) for name in pair_model_names(pairs)}
+rec.metric("pairs", [pair.record() for pair in pairs])
+rec.metric("model_records", [model.record() for model in study.values()])
 rec.metric("models", list(study))
+rec.metric("cheater_backbone", CHEATER_BACKBONE)
 rec.metric("split", split)
 rec.metric("n_images", len(data))
-print({name: (m.source, m.input_kind, conv_layer_names(m.network)) for name, m in study.items()})
+print(
+    {name: (m.backbone, m.seed, m.rule, conv_layer_names(m.network)) for name, m in study.items()}
+)
+
+# %% [markdown]
+# ## Per model: selectivity of every channel, then its prototypes
+
+# %%
+probed = {}
+for name, model in study.items():
+    probed[name] = probe_study_model(
+        model, data, objective_names, config, grid_channels, actmax_all_channels
+    )
+    print(f"{name}: {probed[name].seconds:.0f}s, done at {time.perf_counter() - started:.0f}s")
+groups = group_by_backbone(pairs, probed)
+rec.metric("seconds_per_model", {name: p.seconds for name, p in probed.items()})
+rec.metric("figure_keys", {name: p.key for name, p in probed.items()})
+rec.metric("deciding_layers", {name: p.probe.deciding for name, p in probed.items()})
+rec.metric("colour_dominated_share", {name: p.probe.shares() for name, p in probed.items()})
+rec.metric("colour_dominated_share_pooled", {name: p.probe.pooled() for name, p in probed.items()})
+rec.metric("silent_channels", {name: p.probe.silent() for name, p in probed.items()})
+rec.metric("mean_selectivity", {name: p.probe.mean_selectivity() for name, p in probed.items()})
+rec.metric(
+    "prototype_beats_exemplar_share",
+    {name: p.prototypes.win_share() for name, p in probed.items()},
+)
+rec.metric("prototype_pairs", {name: p.prototypes.n_pairs for name, p in probed.items()})
+rec.metric("actmax_config", config.__dict__)
 
 # %% [markdown]
 # ## Colour vs digit selectivity of every channel
 
 # %%
-probes = {
-    name: layer_selectivity(m.network, m.inputs(data), data.colours, data.labels)
-    for name, m in study.items()
-}
-shares = {
-    name: {layer: probe.colour_dominated_share() for layer, probe in per_layer.items()}
-    for name, per_layer in probes.items()
-}
-rec.metric("colour_dominated_share", shares)
-rec.metric("colour_dominated_share_pooled", {n: pooled_share(p) for n, p in probes.items()})
-rec.metric(
-    "silent_channels",
-    {
-        name: {layer: p.n_silent for layer, p in per_layer.items()}
-        for name, per_layer in probes.items()
-    },
-)
-rec.metric(
-    "mean_selectivity",
-    {
-        name: {
-            layer: {
-                "colour": float(p.selectivity.colour[p.active].mean()) if p.active.any() else None,
-                "digit": float(p.selectivity.digit[p.active].mean()) if p.active.any() else None,
-            }
-            for layer, p in per_layer.items()
-        }
-        for name, per_layer in probes.items()
-    },
-)
 rec.table(
-    "selectivity",
-    columns=[
-        "model",
-        "layer",
-        "channels",
-        "silent",
-        "colour-dominated",
-        "mean colour η²",
-        "mean digit η²",
-    ],
+    "models",
+    columns=["model", "method", "backbone", "seed", "checkpoint rule", "seconds"],
     rows=[
         [
             name,
-            layer,
-            len(p.active),
-            p.n_silent,
-            shares[name][layer],
-            rec.metrics_["mean_selectivity"][name][layer]["colour"],
-            rec.metrics_["mean_selectivity"][name][layer]["digit"],
+            p.record["method"],
+            p.record["backbone"],
+            p.record["seed"],
+            p.record["rule"],
+            p.seconds,
         ]
-        for name, per_layer in probes.items()
-        for layer, p in per_layer.items()
+        for name, p in probed.items()
     ],
     caption=(
-        f"Per layer, the share of channels whose spatially averaged activation is explained more "
-        f"by the stroke colour than by the digit (η², between-class / total variance), over "
+        "The models T2 probes: per backbone, ERM and the best debiasing method T4 found on that "
+        "backbone (on conflict validation), with the backbone's one recipe, the same seed and "
+        "the recipe's checkpoint rule; seconds: probing and prototypes on this machine."
+    ),
+    formats={"seconds": ".0f"},
+)
+rec.table(
+    "selectivity",
+    columns=SELECTIVITY_COLUMNS,
+    rows=selectivity_rows([p.record for p in probed.values()], [p.probe for p in probed.values()]),
+    caption=(
+        f"Per model (method, backbone, seed; the checkpoint of each backbone's recipe rule) and "
+        f"layer, the share of channels whose spatially averaged activation is explained more by "
+        f"the stroke colour than by the digit (η², between-class / total variance), over "
         f"{len(data)} {split} images, where colour and digit vary independently. Silent channels "
-        f"(no variation on these images) are left out of the share and the means."
+        f"(no variation on these images) are left out of the share and the means. Layers of "
+        f"different backbones are not comparable: compare rows of the same backbone."
     ),
     formats={"colour-dominated": ".0%", "mean colour η²": ".2f", "mean digit η²": ".2f"},
 )
-fig = selectivity_figure(
-    shares,
-    {
-        name: {
-            layer: (p.selectivity.colour[p.active], p.selectivity.digit[p.active])
-            for layer, p in per_layer.items()
-        }
-        for name, per_layer in probes.items()
-    },
-)
-rec.figure(
-    "selectivity",
-    fig,
-    f"Left: share of colour-dominated channels per layer ({', '.join(study)}). Right: colour "
-    f"against digit selectivity of every active channel of every probed layer; above the "
-    f"diagonal a channel follows colour more than shape. {len(data)} {split} images.",
-)
-plt.show()
+for backbone, group in groups.items():
+    fig = selectivity_figure(
+        {label: p.probe.shares() for label, p in group.items()},
+        {label: p.probe.scatter() for label, p in group.items()},
+    )
+    rec.figure(
+        f"selectivity_{backbone}",
+        fig,
+        f"{backbone} only ({', '.join(group)}; same recipe, seed and selection rule). Left: share "
+        f"of colour-dominated channels per layer. Right: colour against digit selectivity of "
+        f"every active channel of every probed layer; above the diagonal a channel follows "
+        f"colour more than shape. {len(data)} {split} images.",
+    )
+    plt.show()
 
 # %% [markdown]
 # ## Prototypes: activation maximisation
 
 # %%
-prototypes, margins, shown = {}, {}, {}
-for name, m in study.items():
-    prototypes[name], margins[name], shown[name] = {}, [], {}
-    for layer, probe in probes[name].items():
-        shown[name][layer] = representative_channels(probe, grid_channels)
-        channels = list(range(len(probe.active))) if actmax_all_channels else shown[name][layer]
-        in_channels = m.inputs(data).shape[1]
-        prototypes[name][layer] = {}
-        for objective in objective_names:
-            found = visualise_channels(
-                m.network, layer, channels, objective, config, input_shape=(in_channels, 28, 28)
-            )
-            prototypes[name][layer][objective] = found
-            margins[name].append(
-                prototype_vs_exemplar(m.network, found, m.inputs(data), config.topk)
-            )
-    print(f"{name}: prototypes done at {time.perf_counter() - started:.0f}s")
-# Ties count as reached: a conv1 channel's strongest position saturates at pixel values (0 or 1)
-# that real images can have too.
-win_share = {
-    name: float(np.mean(np.concatenate(values) >= -1e-4)) for name, values in margins.items()
-}
-rec.metric("prototype_beats_exemplar_share", win_share)
-rec.metric("actmax_config", config.__dict__)
-
-# %%
-for name in study:
-    images, labels = {}, {}
-    for layer, per_objective in prototypes[name].items():
-        picks = shown[name][layer]
-        labels[layer] = [f"ch {c} · {kind_label(probes[name][layer], c)}" for c in picks]
-        images[layer] = {
-            objective: found.images[[found.channels.index(c) for c in picks]]
-            for objective, found in per_objective.items()
-        }
+for name, p in probed.items():
+    images, labels = p.prototypes.grid(p.probe)
+    title = f"{p.record['method']} on {p.record['backbone']}, seed {p.record['seed']}"
     fig = prototype_grid(
-        images, labels, f"{name}: prototypes (rows = layers, columns = objectives)"
+        images, labels, f"{title}: prototypes (rows = layers, columns = objectives)"
     )
     rec.figure(
-        f"prototypes_{name}",
+        f"prototypes_{p.key}",
         fig,
-        f"{name}: inputs optimised from noise to maximise one channel (Adam, {config.steps} steps, "
-        f"L2 {config.l2:g}, TV {config.tv:g}, jitter {config.jitter}px, blur every "
-        f"{config.blur_every} steps). Rows: layers ({PENULTIMATE} = the penultimate vector, where "
-        f"the three objectives coincide); columns: objectives; under each prototype the channel "
-        f"and whether colour or digit explains more of its activation on {split}.",
+        f"{title} ({name}): inputs optimised from noise to maximise one channel (Adam, "
+        f"{config.steps} steps, L2 {config.l2:g}, TV {config.tv:g}, jitter {config.jitter}px, "
+        f"blur every {config.blur_every} steps). Rows: layers ({PENULTIMATE} = the penultimate "
+        f"vector, where the three objectives coincide and one optimisation serves all three); "
+        f"columns: objectives; under each prototype the channel and whether colour or digit "
+        f"explains more of its activation on {split}.",
     )
     plt.show()
 
@@ -247,77 +211,39 @@ for name in study:
 
 # %%
 strip_objective = "channel_mean" if "channel_mean" in objective_names else objective_names[0]
-for name, m in study.items():
-    rows = {}
-    for layer, probe in probes[name].items():
-        acts = layer_activations(m.network, layer, m.inputs(data))
-        picks = shown[name][layer][:2]  # the most colour-leaning and the most digit-leaning
-        top = top_exemplars(acts[:, picks], data.labels, data.colours, n_exemplars)
-        mean_protos = prototypes[name][layer][strip_objective]
-        rows[layer] = [
-            ExemplarStrip(
-                label=f"ch {c} · {kind_label(probe, c)}",
-                prototype=mean_protos.images[mean_protos.channels.index(c)],
-                images=data.images[top.indices[j]],
-                digits=top.digits[j].tolist(),
-                colours=top.colours[j].tolist(),
-            )
-            for j, c in enumerate(picks)
-        ]
+for name, p in probed.items():
+    rows = exemplar_rows(p, data, strip_objective, n_exemplars)
+    title = f"{p.record['method']} on {p.record['backbone']}, seed {p.record['seed']}"
     fig = exemplar_strips(
         rows,
         ["most colour-leaning channel", "most digit-leaning channel"],
-        f"{name}: prototype and top-{n_exemplars} {split} images (digit, colour) per channel",
+        f"{title}: prototype and top-{n_exemplars} {split} images (digit, colour) per channel",
     )
     rec.figure(
-        f"exemplars_{name}",
+        f"exemplars_{p.key}",
         fig,
-        f"{name}: for each layer, the channel leaning most to colour and the one leaning most to "
-        f"digit; its {strip_objective} prototype, then the {n_exemplars} {split} images with the "
-        f"highest mean activation, captioned with digit and stroke colour.",
+        f"{title} ({name}): for each layer, the channel leaning most to colour and the one "
+        f"leaning most to digit; its {strip_objective} prototype, then the {n_exemplars} {split} "
+        f"images with the highest mean activation, captioned with digit and stroke colour.",
     )
     plt.show()
 
 # %% [markdown]
-# ## Expected findings
+# ## Expected findings (same backbone only)
 
 # %%
-if CHEATER in shares:
-    cheater_shares = shares[CHEATER]
-    deciding = [conv_layer_names(study[CHEATER].network)[-1], PENULTIMATE]
-    rec.check(
-        "cheater_channels_colour_selective",
-        all(cheater_shares[layer] > min_colour_dominated_share for layer in deciding),
-        "colour-dominated share of the cheater's channels: "
-        + ", ".join(f"{layer} {share:.3f}" for layer, share in cheater_shares.items())
-        + f"; required > {min_colour_dominated_share} at {' and '.join(deciding)} "
-        f"(the layers its classifier reads), on {len(data)} {split} images",
-    )
-    for name in study:
-        if name == CHEATER or PENULTIMATE not in shares[name]:
-            continue
-        debiased_share = shares[name][PENULTIMATE]
-        rec.check(
-            f"{name}_penultimate_not_colour_dominated",
-            debiased_share < min(min_colour_dominated_share, cheater_shares[PENULTIMATE]),
-            f"{name}: {debiased_share:.3f} of penultimate units colour-dominated vs cheater "
-            f"{cheater_shares[PENULTIMATE]:.3f}; required below both the cheater's and "
-            f"{min_colour_dominated_share}",
-        )
-for name, share in win_share.items():
-    n_channels = len(np.concatenate(margins[name]))
-    rec.check(
-        f"{name}_prototypes_beat_exemplars",
-        share >= min_prototype_win_share,
-        f"{name}: for {share:.3f} of {n_channels} (channel, objective) prototypes the optimised "
-        f"input reaches at least the objective of the best of {len(data)} {split} images; "
-        f"required >= {min_prototype_win_share}",
-    )
-
-rec.metric("seconds", time.perf_counter() - started)
-headline = ", ".join(
-    f"{name} {shares[name][PENULTIMATE]:.0%}" for name in study if PENULTIMATE in shares[name]
+findings = prober_findings(
+    pairs,
+    probed,
+    min_colour_dominated_share,
+    min_prototype_win_share,
+    f"on {len(data)} {split} images",
 )
-rec.headline(f"colour-dominated penultimate units: {headline}")
+for check in findings.checks:
+    rec.check(check.name, check.passed, check.detail)
+rec.metric("comparisons", findings.comparisons)
+rec.metric("seconds", time.perf_counter() - started)
+rec.headline(findings.headline())
 rec.save()
 print(rec.headline_)
+print({name: check["passed"] for name, check in rec.checks_.items()})

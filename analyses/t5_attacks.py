@@ -13,10 +13,13 @@
 # %% [markdown]
 # # T5: adversarial robustness
 #
-# A targeted L-infinity attack makes a 7 read as a 3 with P(3) >= the target confidence. For
-# every compared model: PGD with random starts, restarts, a step schedule and early stop; the
-# minimum epsilon per sample by a coarse sweep then bisection; FGSM for comparison; an
-# untargeted sweep; transfer between models. Sanity checks show the attack was strong enough
+# A targeted L-infinity attack makes a 7 read as a 3 with P(3) >= the target confidence. The
+# comparison is matched: per backbone and seed, ERM against the best debiasing method of that
+# backbone (same recipe, seed and checkpoint rule; `lazy_artist.zoo.matched_pairs`), every
+# model attacked on the same fair sample, the per-image minimum epsilons compared paired and
+# pooled over seeds (`lazy_artist.attacks.compare`). The per-model battery (minimum-epsilon
+# search, FGSM, untargeted PGD, zero-gradient shares; the strength re-run on the showcase
+# models) is `lazy_artist.attacks.battery`. Sanity checks show the attack was strong enough
 # for its numbers to mean something.
 
 # %% tags=["parameters"]
@@ -26,7 +29,12 @@ profile = "quick"
 seed = 0
 device = "auto"
 data_root = "data"
-models = "cheater,erm,best,gray_oracle"  # "cheater" (T1), T4 method names, "best" (T4's winner)
+backbones = "all"  # backbones T4 trained to compare on ("all" or comma-separated)
+n_seeds = None  # matched pairs per backbone: None = every seed T4 trained
+extra_models = "gray_oracle@lenet_cnn"  # cross-model reference rows ("" for none)
+strength_models = "showcase"  # the strength re-run on "showcase" (first seeds) or "all" models
+alpha = 0.05  # level of the matched comparison's check
+n_boot = 2000  # bootstrap replicates of the median-ratio interval
 attack_split = "easy_test"  # canvas split the samples come from (a test split)
 source_class = 7
 target_class = 3
@@ -56,38 +64,47 @@ threads = 0  # torch CPU threads; 0: one per available core (set 1 on a shared, 
 
 # %%
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from lazy_artist.attacks import sanity
+from lazy_artist.attacks.battery import BatteryPlan, SanityThresholds, run_battery, sanity_checks
+from lazy_artist.attacks.compare import CENSOR_FACTOR, compare_pairs
 from lazy_artist.attacks.examples import (
     ARTEFACT_NAME,
     AdversarialExamples,
     ModelExamples,
     save_adversarial_examples,
 )
-from lazy_artist.attacks.min_epsilon import min_epsilon, pgd_attack
 from lazy_artist.attacks.pgd import PGDConfig, pgd
 from lazy_artist.attacks.plots import (
+    backbone_success_curves,
+    backbone_untargeted_curves,
     min_epsilon_distribution,
+    paired_min_epsilon,
     perturbation_pictures,
-    targeted_success_curves,
     transfer_heatmaps,
-    untargeted_accuracy_curves,
     visible_attack,
 )
 from lazy_artist.attacks.sample import fair_sample
-from lazy_artist.attacks.sweep import fgsm_sweep, pgd_sweep
+from lazy_artist.attacks.study import CROSS_MODEL, load_compared_models
+from lazy_artist.attacks.tables import (
+    attack_table,
+    checklist,
+    comparison_table,
+    group_records,
+    groups,
+    model_summaries,
+    pooled_curves,
+)
 from lazy_artist.attacks.transfer import AdversarialSet, transfer_matrix
 from lazy_artist.data.canvas import load_canvas
 from lazy_artist.results import Recorder, artefact
 from lazy_artist.runtime import resolve_device, seed_everything
 from lazy_artist.training import configure_threads, predict
-from lazy_artist.zoo import CHEATER, load_study_model, parse_model_names
+from lazy_artist.zoo import CHEATER_BACKBONE, matched_pairs
 
 seed_everything(seed)
 if threads:
@@ -103,24 +120,29 @@ goal = f"{source_class} read as {target_class} with P({target_class}) >= {target
 # ## The models and the fair sample
 
 # %%
+pairs = matched_pairs(upstream, backbones, n_seeds)
+compared = load_compared_models(upstream, pairs, extra_models, torch_device)
+study, names = compared.models, compared.names
+grouped = groups(compared)
+showcase = compared.showcase()
+rec.metric("models", names)
+rec.metric("model_records", compared.records())
+rec.metric("pairs", [pair.record() for pair in pairs])
+rec.metric("input_kinds", {name: m.input_kind for name, m in study.items()})
+rec.metric("backbones", list(dict.fromkeys(pair.backbone for pair in pairs)))
+rec.metric("cross_model", [name for name in names if compared.roles[name] == CROSS_MODEL])
+rec.metric("showcase", showcase)
+rec.metric("strength_models", strength_models)
+print(
+    *(
+        f"{r['name']}: {r['role']}, {r['backbone']} seed {r['seed']}"
+        for r in rec.metrics_["model_records"]
+    ),
+    sep="\n",
+)
+
 canvas = load_canvas(artefact(Path(upstream["t0"]), "canvas.npz"))
 split = canvas[attack_split]
-study, resolved = {}, {}
-for requested in parse_model_names(models):
-    loaded = load_study_model(upstream, requested, torch_device)
-    resolved[requested] = loaded.name
-    if loaded.name in study:  # e.g. "best" resolving to a model already listed
-        print(f"{requested!r} is {loaded.name!r}, already compared")
-        continue
-    study[loaded.name] = loaded
-names = list(study)
-# The debiased model shown beside the cheater: T4's winner when compared, else the first other.
-robust = resolved.get("best") or next((n for n in names if n != CHEATER), names[0])
-rec.metric("models", names)
-rec.metric("input_kinds", {name: m.input_kind for name, m in study.items()})
-rec.metric("robust_model", robust)
-print({name: m.input_kind for name, m in study.items()}, "robust:", robust)
-
 predictions = {
     name: predict(m.network, m.inputs(split), device=torch_device)[0] for name, m in study.items()
 }
@@ -132,25 +154,23 @@ rec.metric("fair_sevens_available", sevens.n_fair_available)
 rec.metric("sevens_in_split", sevens.n_candidates)
 rec.metric("sevens_correct_per_model", sevens.correct_per_model)
 rec.metric("n_untargeted", len(anything.indices))
+rec.metric("fair_untargeted_available", anything.n_fair_available)
 rec.metric("fair_sample", bool(sevens.fair and anything.fair))
 print(sevens.describe())
 
-
-def median(values):
-    # The middle order statistic (lower of the two for even N): unbroken samples are inf, and
-    # an average of inf and a number, or inf - inf, is not a budget.
-    return float(np.quantile(values, 0.5, method="inverted_cdf"))
-
-
-def inputs_of(name, indices):
-    return torch.as_tensor(study[name].inputs(split)[indices]).float().to(torch_device)
-
-
+targeted_inputs = {
+    name: torch.as_tensor(m.inputs(split)[sevens.indices]).float().to(torch_device)
+    for name, m in study.items()
+}
+untargeted_inputs = {
+    name: torch.as_tensor(m.inputs(split)[anything.indices]).float().to(torch_device)
+    for name, m in study.items()
+}
 labels_t = torch.as_tensor(split.labels[sevens.indices]).to(torch_device)
 labels_u = torch.as_tensor(split.labels[anything.indices]).to(torch_device)
 
 # %% [markdown]
-# ## Attacks per model
+# ## The battery per model
 
 # %%
 config = PGDConfig(
@@ -161,236 +181,212 @@ config = PGDConfig(
     loss=targeted_loss,
     target_confidence=target_confidence,
 )
-untargeted_config = PGDConfig(
-    steps=steps, restarts=restarts, schedule=schedule, loss=untargeted_loss
+plan = BatteryPlan(
+    targeted=config,
+    untargeted=PGDConfig(steps=steps, restarts=restarts, schedule=schedule, loss=untargeted_loss),
+    target_class=target_class,
+    grid=tuple(epsilons),
+    untargeted_epsilons=tuple(untargeted_epsilons),
+    bisection_steps=bisection_steps,
+    strength_factor=strength_factor,
+    n_strength_samples=n_strength_samples,
+    report_epsilon=report_epsilon,
+    visible_epsilon=visible_epsilon,
+)
+thresholds = SanityThresholds(
+    full_success_epsilon=full_success_epsilon,
+    zero_accuracy_epsilon=zero_accuracy_epsilon,
+    strength_tolerance=strength_tolerance,
+    max_zero_gradient_share=max_zero_gradient_share,
 )
 grid = list(epsilons)
-
-
-def grid_position(value):
-    # The validator checked that the value is on the grid; compare as numbers, not bit patterns.
-    return int(np.argmin(np.abs(np.asarray(grid) - value)))
-
-
-k_report = grid_position(report_epsilon)
+k_report = plan.position(report_epsilon)
 results = {}
-for offset, (name, model) in enumerate(study.items()):
-    began = time.perf_counter()
-    net, x, xu = model.network, inputs_of(name, sevens.indices), inputs_of(name, anything.indices)
-    search = min_epsilon(
-        pgd_attack(net, config, target_class, seed + 100 * offset),
-        x,
+for offset, name in enumerate(names):
+    results[name] = run_battery(
+        study[name].network,
+        targeted_inputs[name],
         labels_t,
-        grid,
-        bisection_steps,
+        untargeted_inputs[name],
+        labels_u,
+        plan,
+        seed=seed + 100 * offset,
+        strength=strength_models == "all" or name in showcase,
     )
-    # The strength check: the same search, stronger attack, on the first samples only (cost).
-    subset = slice(0, min(n_strength_samples, len(x)))
-    strong = min_epsilon(
-        pgd_attack(net, config.stronger(strength_factor), target_class, seed + 100 * offset + 1),
-        x[subset],
-        labels_t[subset],
-        grid,
-        bisection_steps,
-        sweep_all=False,
-    )
-    fgsm_targeted = fgsm_sweep(net, x, labels_t, grid, target_class, target_confidence)
-    fgsm_untargeted = fgsm_sweep(net, xu, labels_u, untargeted_epsilons)
-    pgd_untargeted = pgd_sweep(
-        net, xu, labels_u, untargeted_epsilons, untargeted_config, seed=seed + 100 * offset + 2
-    )
-    zero_targeted = sanity.zero_gradient_share(
-        net, x, torch.full_like(labels_t, target_class), True, targeted_loss
-    )
-    zero_untargeted = sanity.zero_gradient_share(net, xu, labels_u, False, untargeted_loss)
-    results[name] = dict(
-        search=search,
-        strong=strong,
-        fgsm_targeted=fgsm_targeted,
-        fgsm_untargeted=fgsm_untargeted,
-        pgd_untargeted=pgd_untargeted,
-        zero_targeted=zero_targeted,
-        zero_untargeted=zero_untargeted,
-        seconds=time.perf_counter() - began,
-    )
+    r = results[name]
     print(
-        f"{name}: success@{report_epsilon:g} {search.grid_success[:, k_report].mean():.0%}, "
-        f"median min eps {median(search.epsilon):.4f}, on the first {len(strong.epsilon)}: "
-        f"{median(search.epsilon[subset]):.4f} vs x{strength_factor} "
-        f"{median(strong.epsilon):.4f}; {search.gradient_steps + strong.gradient_steps} "
-        f"gradient steps, {results[name]['seconds']:.1f}s"
+        f"{name}: success@{report_epsilon:g} {r.search.grid_success[:, k_report].mean():.0%}, "
+        f"median min eps {np.quantile(r.min_epsilon, 0.5, method='inverted_cdf'):.4f}, "
+        f"{'with' if r.has_strength else 'without'} the strength re-run, {r.seconds:.1f}s"
     )
-
+rec.metric("battery_seconds", {name: r.seconds for name, r in results.items()})
 
 # %%
-def finite_or_none(value):
-    return float(value) if np.isfinite(value) else None
-
-
-def quantile(values, q):
-    # An order statistic, not an interpolation: unbroken samples are inf, and inf - inf is NaN.
-    return finite_or_none(np.quantile(values, q, method="inverted_cdf"))
-
-
-summary = {}
-for name, r in results.items():
-    found = r["search"].epsilon
-    finite = found[np.isfinite(found)]
-    summary[name] = {
-        f"success_rate_at_{report_epsilon:g}": float(r["search"].grid_success[:, k_report].mean()),
-        "median_min_eps": quantile(found, 0.5),
-        "mean_min_eps": float(finite.mean()) if len(finite) else None,
-        "std_min_eps": float(finite.std()) if len(finite) else None,
-        "q25_min_eps": quantile(found, 0.25),
-        "q75_min_eps": quantile(found, 0.75),
-        "n_unbroken": int((~np.isfinite(found)).sum()),
-        f"mean_best_p_target_at_{report_epsilon:g}": float(
-            np.nanmean(r["search"].grid_score[:, k_report])
-        ),
-        f"success_rate_at_{visible_epsilon:g}": float(
-            r["search"].grid_success[:, grid_position(visible_epsilon)].mean()
-        ),
-        "median_min_eps_strength_subset": finite_or_none(
-            median(r["search"].epsilon[: len(r["strong"].epsilon)])
-        ),
-        "median_min_eps_stronger": finite_or_none(median(r["strong"].epsilon)),
-        "success_curve": r["search"].success_curve(),
-        "fgsm_success_curve": r["fgsm_targeted"].success,
-        "fgsm_untargeted_accuracy": r["fgsm_untargeted"].accuracy,
-        "pgd_untargeted_accuracy": r["pgd_untargeted"].accuracy,
-        "zero_gradient_share": max(r["zero_targeted"], r["zero_untargeted"]),
-        "gradient_steps": r["search"].gradient_steps + r["strong"].gradient_steps,
-        "seconds": r["seconds"],
-        "input_kind": study[name].input_kind,
-    }
-reference = summary.get(CHEATER, {}).get("median_min_eps")
-for row in summary.values():
-    own = row["median_min_eps"]
-    row["ratio_to_cheater"] = own / reference if own and reference else None
+summary = model_summaries(compared, results, plan)
 rec.metric("attack", summary)
 rec.metric("epsilons", grid)
 rec.metric("untargeted_epsilons", list(untargeted_epsilons))
 rec.metric("report_epsilon", report_epsilon)
 rec.metric("visible_epsilon", visible_epsilon)
-rec.metric("attack_config", {**asdict(config), "bisection_steps": bisection_steps})
-
-
-# %%
-def eps_text(value):
-    return "n/a" if value is None else f"{value:.4f}"
-
-
-rows = []
-for name, row in summary.items():
-    rows.append(
-        [
-            name,
-            row["input_kind"],
-            row[f"success_rate_at_{report_epsilon:g}"],
-            f"{eps_text(row['median_min_eps'])} [{eps_text(row['q25_min_eps'])}, "
-            f"{eps_text(row['q75_min_eps'])}]",
-            f"{eps_text(row['mean_min_eps'])} ± {eps_text(row['std_min_eps'])}",
-            "n/a" if row["ratio_to_cheater"] is None else f"{row['ratio_to_cheater']:.2f}",
-            row[f"mean_best_p_target_at_{report_epsilon:g}"],
-            row["n_unbroken"],
-        ]
-    )
+rec.metric("attack_config", plan.record())
+columns, rows, formats = attack_table(summary, plan)
 rec.table(
     "attack",
-    [
-        "model",
-        "input",
-        f"success at eps {report_epsilon:g}",
-        "median min eps [IQR]",
-        "mean ± std min eps",
-        "median vs cheater",
-        f"mean best P({target_class}) at {report_epsilon:g}",
-        "unbroken",
-    ],
+    columns,
     rows,
     caption=(
         f"Targeted attack ({goal}) on the same {len(sevens.indices)} sevens of {attack_split} for "
-        f"every model. PGD: {steps} steps x {restarts} restarts, {schedule} step schedule, random "
-        f"start, early stop at the target confidence; minimum epsilon by a sweep over "
-        f"{len(grid)} budgets then {bisection_steps} bisection rounds (mean ± std over broken "
-        f"samples; 'unbroken': no budget up to {grid[-1]:g} succeeded). Gray-input models are "
-        f"attacked in their own (grayscale) input space."
+        f"every model, one row per model and seed. PGD: {steps} steps x {restarts} restarts, "
+        f"{schedule} step schedule, random start, early stop at the target confidence; minimum "
+        f"epsilon by a sweep over {len(grid)} budgets then {bisection_steps} bisection rounds "
+        f"(mean ± std over broken samples; 'unbroken': no budget up to {grid[-1]:g} succeeded). "
+        f"'median vs matched ERM': a candidate's median over its same-backbone, same-seed ERM's. "
+        f"Rows marked '{CROSS_MODEL}' are another model altogether (no matched ERM): shown for "
+        f"scale, never compared. Gray-input models are attacked in their own (grayscale) input "
+        f"space."
     ),
-    formats={
-        f"success at eps {report_epsilon:g}": ".1%",
-        f"mean best P({target_class}) at {report_epsilon:g}": ".3f",
-    },
+    formats=formats,
 )
+
+# %% [markdown]
+# ## The matched comparison
+
+# %%
+censor_at = CENSOR_FACTOR * grid[-1]
+comparisons = compare_pairs(
+    pairs,
+    {name: r.min_epsilon for name, r in results.items()},
+    compared.labels,
+    censor_at=censor_at,
+    alpha=alpha,
+    n_boot=n_boot,
+    seed=seed,
+)
+headline_backbone = CHEATER_BACKBONE if CHEATER_BACKBONE in comparisons else next(iter(comparisons))
+rec.metric("comparisons", {backbone: c.record() for backbone, c in comparisons.items()})
+rec.metric("headline_backbone", headline_backbone)
+rec.metric("censor_at", censor_at)
+for backbone, c in comparisons.items():
+    rec.check(f"comparison_significant [{backbone}]", c.significant, c.detail())
+    print(c.detail())
+columns, rows = comparison_table(comparisons)
+rec.table(
+    "comparison",
+    columns,
+    rows,
+    caption=(
+        f"Matched comparison per backbone: the best debiasing method there (chosen by T4 on "
+        f"conflict validation, oracle-style selection) against ERM on the same backbone, recipe, "
+        f"seed and checkpoint rule, on the same {len(sevens.indices)} sevens; seeds pooled. "
+        f"Ratio: pooled median minimum epsilon, candidate / reference (> 1: the candidate is "
+        f"harder to attack), with a 95% percentile bootstrap over images ({n_boot} replicates, "
+        f"the same images drawn on every seed); p: two-sided Wilcoxon signed-rank test on "
+        f"per-image log minimum epsilon averaged over seeds. Unbroken samples enter at "
+        f"epsilon {censor_at:g}. A backbone's winner is named only when the interval excludes 1 "
+        f"and p < {alpha:g}."
+    ),
+)
+
+# %%
+panels = {
+    backbone: (
+        [results[name].min_epsilon for name in c.reference_models],
+        [results[name].min_epsilon for name in c.candidate_models],
+        c.seeds,
+        f"{c.candidate_method} vs {c.reference_method}: ratio {c.ratio:.2f} "
+        f"[{c.ratio_ci95[0]:.2f}, {c.ratio_ci95[1]:.2f}], p = {c.test.p_value:.2g}",
+    )
+    for backbone, c in comparisons.items()
+}
+fig = paired_min_epsilon(panels, censor_at, report_epsilon)
+rec.figure(
+    "matched_comparison",
+    fig,
+    f"Every image's minimum epsilon on ERM (x) and on the best debiasing method of the same "
+    f"backbone and seed (y), one colour per seed; above the diagonal the debiased model is "
+    f"harder to attack. Dashed lines: unbroken samples, placed at epsilon {censor_at:g}; "
+    f"dotted: epsilon = {report_epsilon:g}.",
+)
+plt.show()
 
 # %% [markdown]
 # ## Success against epsilon
 
 # %%
-fig = targeted_success_curves(
+pooled = pooled_curves(results, grouped)
+rec.metric("groups", group_records(pooled, grouped, plan))
+backbone_groups = {
+    backbone: [
+        f"{c.reference_method}@{backbone}",
+        f"{c.candidate_method}@{backbone}",
+    ]
+    for backbone, c in comparisons.items()
+}
+extra_groups = [group for group in grouped if group.endswith("(cross-model)")]
+fig = backbone_success_curves(
     grid,
-    {name: r["search"].success_curve() for name, r in results.items()},
-    {name: r["fgsm_targeted"].success for name, r in results.items()},
-    {name: r["search"].epsilon for name, r in results.items()},
+    pooled,
+    backbone_groups,
+    extra_groups,
     report_epsilon,
     f"P({target_class}) >= {target_confidence:g}",
 )
 rec.figure(
     "success_curves",
     fig,
-    f"Left: share of the {len(sevens.indices)} sevens with {goal}, attacking at each budget "
-    f"independently with PGD (solid) and FGSM (dashed). Right: share whose minimum epsilon "
-    f"(search) is at most epsilon. Dotted line: epsilon = {report_epsilon:g}.",
+    f"One column per backbone, its ERM and best debiasing method (the cross-model reference "
+    f"rows dotted gray in every column). Top: share of the {len(sevens.indices)} sevens with "
+    f"{goal}, attacking at each budget independently with PGD (solid) and FGSM (dashed), mean "
+    f"over seeds. Bottom: share of samples, pooled over seeds, whose minimum epsilon (search) "
+    f"is at most epsilon. Dotted vertical line: epsilon = {report_epsilon:g}.",
 )
 plt.show()
 
 # %%
 fig = min_epsilon_distribution(
-    {name: r["search"].epsilon for name, r in results.items()}, report_epsilon
+    {group: curves["min_epsilon"] for group, curves in pooled.items()}, report_epsilon
 )
 rec.figure(
     "min_eps_distribution",
     fig,
-    f"Minimum epsilon of every sample per model (box: quartiles and median; log scale); dotted "
-    f"line: epsilon = {report_epsilon:g}.",
-    width="80%",
+    f"Minimum epsilon of every sample per method and backbone, pooled over seeds (box: "
+    f"quartiles and median; log scale); dotted line: epsilon = {report_epsilon:g}.",
 )
 plt.show()
 
 # %%
-fig = untargeted_accuracy_curves(
-    list(untargeted_epsilons),
-    {name: r["fgsm_untargeted"].accuracy for name, r in results.items()},
-    {name: r["pgd_untargeted"].accuracy for name, r in results.items()},
-)
+fig = backbone_untargeted_curves(list(untargeted_epsilons), pooled, backbone_groups, extra_groups)
 rec.figure(
     "untargeted",
     fig,
     f"Untargeted attacks on {len(anything.indices)} images of all digits that every model "
-    f"classifies correctly ({attack_split}): accuracy under FGSM (left) and PGD "
-    f"({steps} steps x {restarts} restarts, {untargeted_loss} loss; right) against epsilon.",
+    f"classifies correctly ({attack_split}), one row per backbone: accuracy under FGSM (left, "
+    f"mean over seeds) and PGD ({steps} steps x {restarts} restarts, {untargeted_loss} loss; "
+    f"right, mean over seeds) against epsilon.",
 )
 plt.show()
 
 # %% [markdown]
-# ## Transfer between models
+# ## Transfer between the showcase models
 
 # %%
 transfer_sets = {}
-for offset, (name, model) in enumerate(study.items()):
-    x = inputs_of(name, sevens.indices)
+for offset, name in enumerate(showcase):
     made = pgd(
-        model.network,
-        x,
+        study[name].network,
+        targeted_inputs[name],
         labels_t,
         transfer_epsilon,
         config,
         target=target_class,
         generator=torch.Generator().manual_seed(seed + 100 * offset + 3),
     )
-    transfer_sets[name] = AdversarialSet(model.input_kind, x, made.adversarial)
+    transfer_sets[name] = AdversarialSet(
+        study[name].input_kind, targeted_inputs[name], made.adversarial
+    )
 transfer = transfer_matrix(
     transfer_sets,
-    {name: (m.network, m.input_kind) for name, m in study.items()},
+    {name: (study[name].network, study[name].input_kind) for name in showcase},
     labels_t,
     target_class,
     target_confidence,
@@ -405,15 +401,16 @@ rec.metric(
         "target_probability": transfer.target_probability,
     },
 )
-off_diagonal = transfer.success[~np.eye(len(names), dtype=bool)]
+off_diagonal = transfer.success[~np.eye(len(transfer.names), dtype=bool)]
 rec.metric("transfer_mean_off_diagonal", float(off_diagonal.mean()) if len(off_diagonal) else None)
 fig = transfer_heatmaps(transfer.names, transfer.success, transfer.accuracy, goal)
 rec.figure(
     "transfer",
     fig,
-    f"Transfer at epsilon = {transfer_epsilon:g}: PGD examples made on the row model, scored on "
-    f"the column model (the diagonal is the white-box attack). Left: share with {goal}; right: "
-    f"share still read as {source_class}. Colour perturbations reach the gray-input model as "
+    f"Transfer at epsilon = {transfer_epsilon:g} between the first-seed models of each backbone "
+    f"and the cross-model reference rows: PGD examples made on the row model, scored on the "
+    f"column model (the diagonal is the white-box attack). Left: share with {goal}; right: "
+    f"share still read as {source_class}. Colour perturbations reach a gray-input model as "
     f"their channel mean, gray ones reach colour models on every channel.",
 )
 plt.show()
@@ -423,36 +420,33 @@ plt.show()
 
 # %%
 shown = np.arange(min(n_pictures, len(sevens.indices)))
-pair = [CHEATER, robust] if CHEATER in study and robust != CHEATER else names[:2]
-panels = []
-for name in pair:
-    search = results[name]["search"]
-    panels.append(
-        (
-            name,
-            inputs_of(name, sevens.indices[shown]).cpu().numpy(),
-            search.adversarial[shown].cpu().numpy(),
-            search.epsilon[shown],
-            search.score[shown],
-        )
+pictured = [name for pair in compared.first_pairs() for name in pair]
+panels = [
+    (
+        name,
+        targeted_inputs[name][shown].cpu().numpy(),
+        results[name].search.adversarial[shown].cpu().numpy(),
+        results[name].search.epsilon[shown],
+        results[name].search.score[shown],
     )
+    for name in pictured
+]
 fig = perturbation_pictures(panels, len(shown), str(target_class))
 rec.figure(
     "perturbations",
     fig,
     f"The first {len(shown)} sevens of the sample at each model's own minimum epsilon: "
     f"original, perturbation (amplified to full contrast; gray = unchanged) and adversarial, "
-    f"for {' and '.join(pair)}.",
+    f"for each backbone's first-seed pair: {', '.join(pictured)}.",
 )
 plt.show()
 
 # %%
 visible_rows = []
-for offset, (name, model) in enumerate(study.items()):
-    x = inputs_of(name, sevens.indices[shown])
+for offset, name in enumerate(showcase):
     made = pgd(
-        model.network,
-        x,
+        study[name].network,
+        targeted_inputs[name][shown],
         labels_t[shown],
         visible_epsilon,
         config,
@@ -460,18 +454,23 @@ for offset, (name, model) in enumerate(study.items()):
         generator=torch.Generator().manual_seed(seed + 100 * offset + 4),
     )
     visible_rows.append(
-        (name, x.cpu().numpy(), made.adversarial.cpu().numpy(), made.score.cpu().numpy())
+        (
+            name,
+            targeted_inputs[name][shown].cpu().numpy(),
+            made.adversarial.cpu().numpy(),
+            made.score.cpu().numpy(),
+        )
     )
 fig = visible_attack(visible_rows, str(target_class))
 visible_rates = ", ".join(
-    f"{name} {row[f'success_rate_at_{visible_epsilon:g}']:.0%}" for name, row in summary.items()
+    f"{name} {summary[name][f'success_rate_at_{visible_epsilon:g}']:.0%}" for name in showcase
 )
 rec.figure(
     "visible",
     fig,
     f"A visible attack, epsilon = {visible_epsilon:g}: originals and adversarials of the first "
-    f"{len(shown)} sevens per model, with P({target_class}). Over the whole sample the attack "
-    f"reaches the goal for {visible_rates}.",
+    f"{len(shown)} sevens per first-seed model and cross-model reference row, with "
+    f"P({target_class}). Over the whole sample the attack reaches the goal for {visible_rates}.",
 )
 plt.show()
 
@@ -486,11 +485,11 @@ examples = AdversarialExamples(
     models={
         name: ModelExamples(
             study[name].input_kind,
-            inputs_of(name, sevens.indices).cpu().numpy(),
-            r["search"].adversarial.cpu().numpy().astype(np.float32),
-            r["search"].epsilon,
-            np.isfinite(r["search"].epsilon),
-            r["search"].score,
+            targeted_inputs[name].cpu().numpy(),
+            r.search.adversarial.cpu().numpy().astype(np.float32),
+            r.search.epsilon,
+            np.isfinite(r.search.epsilon),
+            r.search.score,
         )
         for name, r in results.items()
     },
@@ -508,88 +507,40 @@ rec.check(
     f"targeted: {sevens.describe()}; untargeted: {anything.describe()}; "
     f"asked for {n_samples} and {n_untargeted}",
 )
-for name, r in results.items():
-    search = r["search"]
-    checks = {
-        "success never falls as epsilon grows": sanity.combine(
-            sanity.never_falls(grid, search.success_curve(), "targeted PGD success"),
-            sanity.never_rises(
-                untargeted_epsilons, r["pgd_untargeted"].accuracy, "untargeted PGD accuracy"
-            ),
-        ),
-        "PGD at least as strong as FGSM": sanity.combine(
-            sanity.at_least_as_strong(
-                grid, search.success_curve(), r["fgsm_targeted"].success, True, "targeted success"
-            ),
-            sanity.at_least_as_strong(
-                untargeted_epsilons,
-                r["pgd_untargeted"].accuracy,
-                r["fgsm_untargeted"].accuracy,
-                False,
-                "untargeted accuracy",
-            ),
-        ),
-        "large epsilon breaks everything": sanity.combine(
-            sanity.reaches(
-                grid, search.success_curve(), full_success_epsilon, 1.0, "targeted success"
-            ),
-            sanity.reaches(
-                untargeted_epsilons,
-                r["pgd_untargeted"].accuracy,
-                zero_accuracy_epsilon,
-                0.0,
-                "untargeted PGD accuracy",
-                higher_is_better=False,
-            ),
-        ),
-        f"{strength_factor}x steps and restarts agree": sanity.stronger_attack_agrees(
-            float(median(search.epsilon[: len(r["strong"].epsilon)])),
-            float(median(r["strong"].epsilon)),
-            strength_tolerance,
-            strength_factor,
-            len(r["strong"].epsilon),
-        ),
-        "no zero gradients": sanity.combine(
-            sanity.no_zero_gradients(r["zero_targeted"], max_zero_gradient_share, "targeted loss"),
-            sanity.no_zero_gradients(
-                r["zero_untargeted"], max_zero_gradient_share, "untargeted loss"
-            ),
-        ),
-    }
-    for title, check in checks.items():
-        rec.check(f"{title} [{name}]", check.passed, check.detail)
+sanity_list = checklist(results, plan, thresholds)
+for title, check in sanity_list.items():
+    rec.check(title, check.passed, check.detail)
+rec.metric("sanity_passed", sum(check.passed for check in sanity_list.values()))
+rec.metric("sanity_total", len(sanity_list))
+rec.metric("sanity_failed", [title for title, check in sanity_list.items() if not check.passed])
+rec.metric(
+    "sanity_failed_by_model",
+    {
+        name: [
+            title for title, check in sanity_checks(r, plan, thresholds).items() if not check.passed
+        ]
+        for name, r in results.items()
+    },
+)
 
 # %%
-# Which model is harder to attack, by the median minimum epsilon (larger = harder).
-medians = {name: row["median_min_eps"] for name, row in summary.items()}
-if CHEATER in medians and robust in medians and robust != CHEATER:
-    a, b = medians[robust], medians[CHEATER]
-    if a is not None and b is not None and a > 0 and b > 0:
-        harder, easier = (robust, CHEATER) if a >= b else (CHEATER, robust)
-        rec.metric(
-            "comparison",
-            {"harder": harder, "easier": easier, "ratio": max(a, b) / min(a, b)},
-        )
-ranked = sorted((name for name in medians if medians[name] is not None), key=lambda n: -medians[n])
-rec.metric("ranking_by_median_min_eps", ranked)
-n_checks = len(rec.checks_)
-n_passed = sum(check["passed"] for check in rec.checks_.values())
-rec.metric("sanity_passed", n_passed)
-rec.metric("sanity_total", n_checks)
 rec.metric("seconds", time.perf_counter() - started)
-comparison = rec.metrics_.get("comparison")
+lead = comparisons[headline_backbone]
+lead_claim = (
+    f"on {headline_backbone} {lead.harder} is {lead.factor:.2f}x "
+    f"[{lead.factor_ci95[0]:.2f}, {lead.factor_ci95[1]:.2f}] harder to attack than {lead.easier} "
+    f"(median min eps, p = {lead.test.p_value:.2g})"
+    if lead.significant
+    else f"on {headline_backbone} {lead.candidate_method} and {lead.reference_method} not "
+    f"measurably different (ratio {lead.ratio:.2f} [{lead.ratio_ci95[0]:.2f}, "
+    f"{lead.ratio_ci95[1]:.2f}], p = {lead.test.p_value:.2g})"
+)
 rec.headline(
-    f"{source_class}->{target_class} at eps {report_epsilon:g}: "
+    f"{source_class}->{target_class}: {lead_claim}; success at eps {report_epsilon:g}: "
     + ", ".join(
-        f"{name} {row[f'success_rate_at_{report_epsilon:g}']:.0%}" for name, row in summary.items()
+        f"{name} {summary[name][f'success_rate_at_{report_epsilon:g}']:.0%}" for name in showcase
     )
-    + (
-        f"; {comparison['harder']} {comparison['ratio']:.2f}x harder to attack than "
-        f"{comparison['easier']}"
-        if comparison
-        else ""
-    )
-    + f"; checks {n_passed}/{n_checks}"
+    + f"; sanity {rec.metrics_['sanity_passed']}/{rec.metrics_['sanity_total']}"
 )
 rec.save()
 print(rec.headline_)

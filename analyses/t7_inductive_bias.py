@@ -41,7 +41,8 @@ n_fgsm = 2000  # first test images attacked (None: all of the test subset)
 compare_epsilon = 0.1  # the budget at which the text compares the architectures
 fc_scramble_tolerance = 0.01  # the FCNN's accuracy may move this much under the permutation
 min_cnn_scramble_drop = 0.005  # the CNN must lose at least this much
-threads = 0  # torch CPU threads; 0: one per available core (set 1 on a shared, busy machine)
+threads = 0  # torch CPU threads outside the fits; 0: one per available core
+jobs = 0  # fits trained at once, one thread each (0: one per core, 1: serial); same numbers
 
 # %%
 import time
@@ -51,9 +52,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from lazy_artist.attacks.sweep import fgsm_sweep
-from lazy_artist.data.scramble import pixel_permutation
-from lazy_artist.inductive.experiment import GRAY_DATASETS, fit_and_test, gray_splits
+from lazy_artist.data.scramble import pixel_permutation, scramble
+from lazy_artist.inductive.experiment import GRAY_DATASETS, gray_splits
+from lazy_artist.inductive.grid import (
+    CNN,
+    FC,
+    Training,
+    accuracy_rows,
+    accuracy_table,
+    expected_findings,
+    fgsm_grid,
+    plan_fits,
+    run_fits,
+)
 from lazy_artist.inductive.plots import accuracy_bars, clean_and_scrambled_examples, fgsm_curves
 from lazy_artist.results import Recorder
 from lazy_artist.runtime import resolve_device, seed_everything
@@ -69,9 +80,10 @@ rec = Recorder(output_dir, task="t7")
 started = time.perf_counter()
 names = [name.strip() for name in datasets.split(",") if name.strip()]
 architectures = {
-    "fcnn": (fc_model, {"in_channels": 1, "hidden": list(fc_hidden)}),
-    "cnn": (cnn_model, {"in_channels": 1, "width": cnn_width}),
+    FC: (fc_model, {"in_channels": 1, "hidden": list(fc_hidden)}),
+    CNN: (cnn_model, {"in_channels": 1, "width": cnn_width}),
 }
+titles = {name: GRAY_DATASETS[name].title for name in names}
 # One permutation for the whole task: the same shuffle for every image of every data set.
 permutation = pixel_permutation(28 * 28, seed)
 rec.metric("architectures", {arch: model for arch, (model, _) in architectures.items()})
@@ -84,21 +96,19 @@ splits, sources = {}, {}
 for name in names:
     arrays = GRAY_DATASETS[name].load(Path(data_root))
     sources[name] = arrays.source
-    splits[name] = {"clean": gray_splits(arrays, n_train, n_val, n_test, seed)}
-    splits[name]["scrambled"] = splits[name]["clean"].scrambled(permutation)
-    print(name, arrays.source, splits[name]["clean"].sizes())
+    splits[name] = gray_splits(arrays, n_train, n_val, n_test, seed)  # scrambled where needed
+    print(name, arrays.source, splits[name].sizes())
 rec.metric("sources", sources)
-rec.metric("dataset_titles", {name: GRAY_DATASETS[name].title for name in names})
-rec.metric("sizes", {name: splits[name]["clean"].sizes() for name in names})
+rec.metric("dataset_titles", titles)
+rec.metric("sizes", {name: splits[name].sizes() for name in names})
 
 examples = {}
 for name in names:
-    clean_x, clean_y = splits[name]["clean"].test
-    scrambled_x, _ = splits[name]["scrambled"].test
+    clean_x, clean_y = splits[name].test
     classes = GRAY_DATASETS[name].class_names
-    examples[GRAY_DATASETS[name].title] = (
+    examples[titles[name]] = (
         clean_x[:4],
-        scrambled_x[:4],
+        scramble(clean_x[:4], permutation),
         [classes[int(label)] for label in clean_y[:4]],
     )
 fig = clean_and_scrambled_examples(examples)
@@ -115,59 +125,31 @@ plt.show()
 # ## Training: every (data set, architecture, variant)
 
 # %%
-fits = {}
-for name in names:
-    for arch, (model_name, kwargs) in architectures.items():
-        for variant in ("clean", "scrambled"):
-            fit = fit_and_test(
-                model_name,
-                kwargs,
-                splits[name][variant],
-                epochs=epochs,
-                batch_size=batch_size,
-                lr=lr,
-                seed=seed,
-                device=torch_device,
-            )
-            fits[(name, arch, variant)] = fit
-            print(
-                f"{name} {arch} {variant}: test {fit.test_accuracy:.4f} (val {fit.val_accuracy:.4f}, "
-                f"epoch {fit.selected_epoch}, {fit.seconds:.1f}s)"
-            )
-accuracy = {
-    name: {
-        arch: {
-            variant: fits[(name, arch, variant)].test_accuracy for variant in ("clean", "scrambled")
-        }
-        for arch in architectures
-    }
-    for name in names
-}
-rec.metric("accuracy", accuracy)
+fits = run_fits(
+    plan_fits(names, list(architectures)),
+    splits,
+    permutation,
+    architectures,
+    Training(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed),
+    device=torch_device,
+    jobs=jobs,
+)
+for (name, arch, variant), fit in fits.items():
+    print(
+        f"{name} {arch} {variant}: test {fit.test_accuracy:.4f} (val {fit.val_accuracy:.4f}, "
+        f"epoch {fit.selected_epoch}, {fit.seconds:.1f}s)"
+    )
+accuracy = rec.metric("accuracy", accuracy_table(fits))
 rec.metric(
     "train_seconds",
     {f"{name}/{arch}/{variant}": fit.seconds for (name, arch, variant), fit in fits.items()},
 )
 
 # %%
-rows = []
-for name in names:
-    for arch, (model_name, _) in architectures.items():
-        clean, scrambled = accuracy[name][arch]["clean"], accuracy[name][arch]["scrambled"]
-        rows.append(
-            [
-                GRAY_DATASETS[name].title,
-                arch,
-                model_name,
-                clean,
-                scrambled,
-                100 * (scrambled - clean),
-            ]
-        )
 rec.table(
     "accuracy",
     ["data set", "architecture", "model", "clean test", "scrambled test", "change (points)"],
-    rows,
+    accuracy_rows(accuracy, {arch: model for arch, (model, _) in architectures.items()}, titles),
     caption=(
         f"Test accuracy ({epochs} epoch(s), checkpoint chosen on {n_val} held-out training images), "
         "on the images as they are and with one fixed pixel permutation applied to training and "
@@ -175,7 +157,7 @@ rec.table(
     ),
     formats={"clean test": ".2%", "scrambled test": ".2%", "change (points)": "+.2f"},
 )
-fig = accuracy_bars({GRAY_DATASETS[name].title: accuracy[name] for name in names})
+fig = accuracy_bars({titles[name]: accuracy[name] for name in names})
 rec.figure(
     "accuracy",
     fig,
@@ -187,21 +169,18 @@ plt.show()
 # ## FGSM against epsilon
 
 # %%
-fgsm = {}
-for (name, arch, variant), fit in fits.items():
-    x, y = splits[name][variant].test
-    count = len(y) if n_fgsm is None else min(n_fgsm, len(y))
-    sweep = fgsm_sweep(
-        fit.model,
-        torch.as_tensor(x[:count]).to(torch_device),
-        torch.as_tensor(y[:count]).to(torch_device),
-        fgsm_epsilons,
-    )
-    fgsm.setdefault(name, {}).setdefault(arch, {})[variant] = sweep.accuracy
+fgsm = fgsm_grid(
+    fits,
+    splits,
+    permutation,
+    fgsm_epsilons,
+    n_fgsm,
+    torch_device,
+)
 rec.metric("fgsm_epsilons", list(fgsm_epsilons))
 rec.metric("fgsm_accuracy", fgsm)
-n_attacked = len(splits[names[0]]["clean"].test[1]) if n_fgsm is None else n_fgsm
-fig = fgsm_curves(list(fgsm_epsilons), {GRAY_DATASETS[name].title: fgsm[name] for name in names})
+n_attacked = len(splits[names[0]].test[1]) if n_fgsm is None else n_fgsm
+fig = fgsm_curves(list(fgsm_epsilons), {titles[name]: fgsm[name] for name in names})
 rec.figure(
     "fgsm",
     fig,
@@ -221,34 +200,14 @@ at_compare = {
 }
 rec.metric("fgsm_at_compare_epsilon", at_compare)
 rec.metric("compare_epsilon", compare_epsilon)
-for name in names:
-    title = GRAY_DATASETS[name].title
-    fc, cnn = accuracy[name]["fcnn"], accuracy[name]["cnn"]
-    fc_change = fc["scrambled"] - fc["clean"]
-    cnn_drop = cnn["clean"] - cnn["scrambled"]
-    rec.check(
-        f"FCNN indifferent to the permutation [{title}]",
-        abs(fc_change) <= fc_scramble_tolerance,
-        f"FCNN clean {fc['clean']:.4f}, scrambled {fc['scrambled']:.4f} (change {fc_change:+.4f}, "
-        f"allowed ±{fc_scramble_tolerance})",
-    )
-    rec.check(
-        f"CNN loses its spatial prior [{title}]",
-        cnn_drop >= min_cnn_scramble_drop,
-        f"CNN clean {cnn['clean']:.4f}, scrambled {cnn['scrambled']:.4f} (drop {cnn_drop:+.4f}, "
-        f"required >= {min_cnn_scramble_drop})",
-    )
-    rec.check(
-        f"CNN beats FCNN on clean images [{title}]",
-        cnn["clean"] > fc["clean"],
-        f"clean test accuracy CNN {cnn['clean']:.4f} vs FCNN {fc['clean']:.4f}",
-    )
+for finding in expected_findings(accuracy, titles, fc_scramble_tolerance, min_cnn_scramble_drop):
+    rec.check(finding.name, finding.passed, finding.detail)
 more_robust = {name: max(at_compare[name], key=at_compare[name].get) for name in names}
 rec.metric("more_robust_at_compare_epsilon", more_robust)
 rec.metric("seconds", time.perf_counter() - started)
 rec.headline(
     "; ".join(
-        f"{GRAY_DATASETS[name].title}: FCNN {accuracy[name]['fcnn']['clean']:.1%}"
+        f"{titles[name]}: FCNN {accuracy[name]['fcnn']['clean']:.1%}"
         f"->{accuracy[name]['fcnn']['scrambled']:.1%}, CNN {accuracy[name]['cnn']['clean']:.1%}"
         f"->{accuracy[name]['cnn']['scrambled']:.1%} scrambled"
         for name in names

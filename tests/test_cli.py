@@ -114,7 +114,8 @@ def test_malformed_reference_data_is_rejected_before_any_work(checkout, capsys):
         ("t5.steps=0", "steps must be an integer >= 1"),
         ("t5.target_class=12", "target_class must be a digit class 0..9"),
         ("t5.n_samples=0", "n_samples must be an integer >= 1"),
-        ("t5.models=cheater,wizard", "unknown model 'wizard'"),
+        ("t5.extra_models=cheater,wizard", "unknown model 'wizard'"),
+        ("t5.backbones=resnet", "unknown or missing backbone"),
         ("t7.datasets=mnist,cifar", "unknown data set 'cifar'"),
         ("t7.fgsm_epsilons=[0.0,1.5]", "fgsm_epsilons must be increasing values in [0, 1]"),
     ],
@@ -130,7 +131,10 @@ def test_bad_attack_and_inductive_bias_values_are_rejected_before_any_work(
     [
         ("t6.configs=conv2:max", "aggregation one of spatial_mean, per_position, vector"),
         ("t6.configs=conv7:spatial_mean", "no model has a layer 'conv7'"),
-        ("t6.compare_model=wizard", "compare_model: unknown model 'wizard'"),
+        ("t6.backbones=resnet", "unknown or missing backbone(s) 'resnet'"),
+        ("t6.n_seeds=0", "n_seeds must be an integer >= 1 (or null: every seed T4 trained)"),
+        ("t6.sweep_seeds=0", "sweep_seeds must be an integer >= 1"),
+        ("t6.alpha=1.5", "alpha must be a level in (0, 1)"),
         ("t6.n_random_draws=1", "n_random_draws must be an integer >= 2"),
     ],
 )
@@ -143,10 +147,10 @@ def test_bad_sae_values_are_rejected_before_any_work(checkout, capsys, assignmen
     [
         ("t2.objectives=channel_max,channel_median", "unknown objective(s) 'channel_median'"),
         ("t2.split=easy_test", "split must be one where colour and digit vary independently"),
-        ("t2.models=cheater,cheater", "names a model twice"),
+        ("t2.backbones=lenet_cnn,lenet_cnn", "names a backbone twice"),
         ("t3.gradcam_digits=[3,12]", "gradcam_digits must be a non-empty list of digits 0..9"),
         ("t3.ig_baseline=noise", "ig_baseline: unknown baseline 'noise'"),
-        ("t3.models=cheater,wizard", "unknown model 'wizard'"),
+        ("t3.backbones=wizard_cnn", "unknown or missing backbone(s) 'wizard_cnn'"),
     ],
 )
 def test_bad_prober_and_interrogation_values_are_rejected_before_any_work(

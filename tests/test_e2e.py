@@ -83,8 +83,17 @@ def test_quick_build_writes_the_report(quick_build):
                     "conflict_val_acc_ci95",
                     "n_seeds",
                     "group",
+                    "hparams",
+                    "draws",
+                    "backward_passes_vs_erm",
+                    "train_seconds_vs_erm",
                 } <= set(method), (backbone, rule)
     assert t4["best_method"] != "gray_oracle"
+    # The quick profile draws once: every method trains its defaults (the tuning protocol's
+    # draw 0) and says so.
+    assert t4["n_draws"] == 1 and t4["tuning_mode"] == "none"
+    assert all(entry["draws"] == 1 for b in t4["tuning"].values() for entry in b.values())
+    assert set(t4["colour_aug_effective_bias"]) == {"cheater_cnn", "lenet_cnn"}
 
 
 def test_a_rebuild_with_no_change_runs_nothing(checkout):

@@ -109,13 +109,17 @@ def colour_probe_predictions(
     seed: int,
     device: torch.device | str = "cpu",
     batch_size: int = 1024,
+    *,
+    bg_range: tuple[float, float],
 ) -> np.ndarray:
-    """Predictions (10, N): every digit in ``digits`` (uint8 MNIST) painted each palette colour."""
+    """Predictions (10, N): every digit in ``digits`` (uint8 MNIST) painted each palette colour
+    on backgrounds from ``bg_range``: the canvas's own (``Canvas.bg_range``), required so the
+    probe's images come from the distribution the model was trained on, not the module
+    default."""
     rng = np.random.default_rng([seed, 99])
     rows = []
     for colour in range(N_CLASSES):
-        preds, _ = predict(
-            model, recolour_all(digits, colour, rng), batch_size=batch_size, device=device
-        )
+        painted = recolour_all(digits, colour, rng, bg_range=bg_range)
+        preds, _ = predict(model, painted, batch_size=batch_size, device=device)
         rows.append(preds)
     return np.stack(rows)

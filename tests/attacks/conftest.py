@@ -13,6 +13,16 @@ from torch import nn
 SOURCE, TARGET = 7, 3
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The attack tests run thousands of tiny steps: on a shared 2-core machine extra intra-op
+    threads only contend (a 10-image search took 15 s on 2 threads, 0.5 s on one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 class TinyCNN(nn.Module):
     def __init__(self, in_channels: int = 3) -> None:
         super().__init__()
@@ -88,3 +98,55 @@ def linear_model() -> TwoClassLinear:
 @pytest.fixture
 def linear_images() -> torch.Tensor:
     return torch.rand(10, 3, 6, 6, generator=torch.Generator().manual_seed(2)) * 0.8 + 0.1
+
+
+def fake_battery(
+    epsilon,
+    grid=(0.05, 0.1, 0.5, 1.0),
+    untargeted=(0.0, 0.1, 0.5),
+    strength=True,
+    success_curve=None,
+    untargeted_accuracy=None,
+    zero=0.0,
+):
+    """A BatteryResult with the given per-sample minimum epsilons (inf: unbroken) and curves
+    that are consistent with them unless given: for table, summary and checklist tests that
+    must not depend on an attack's numerics."""
+    from lazy_artist.attacks.battery import BatteryResult
+    from lazy_artist.attacks.min_epsilon import MinEpsilonResult
+    from lazy_artist.attacks.sweep import SweepResult
+
+    epsilon = np.asarray(epsilon, dtype=float)
+    grid_values = np.asarray(grid, dtype=float)
+    grid_success = epsilon[:, None] <= grid_values[None, :]
+    if success_curve is not None:  # override: rows do not matter to the curve-based checks
+        grid_success = np.zeros((len(epsilon), len(grid_values)), dtype=bool)
+        for k, rate in enumerate(success_curve):
+            grid_success[: int(round(rate * len(epsilon))), k] = True
+    curve = grid_success.mean(axis=0).tolist()
+    search = MinEpsilonResult(
+        epsilon=epsilon,
+        lower=np.zeros_like(epsilon),
+        grid=grid_values,
+        grid_success=grid_success,
+        grid_score=np.where(grid_success, 0.95, 0.2),
+        adversarial=torch.zeros(len(epsilon), 3, 4, 4),
+        score=np.full(len(epsilon), 0.95),
+        sample_attacks=len(epsilon) * len(grid_values),
+        gradient_steps=10 * len(epsilon),
+    )
+    accuracy = list(untargeted_accuracy or np.linspace(1.0, 0.0, len(untargeted)))
+    fgsm_u = SweepResult(
+        list(untargeted), [1 - a for a in accuracy], accuracy, [0.5] * len(accuracy)
+    )
+    fgsm_t = SweepResult(list(grid), [c / 2 for c in curve], [0.0] * len(grid), [0.5] * len(grid))
+    return BatteryResult(
+        search=search,
+        fgsm_targeted=fgsm_t,
+        fgsm_untargeted=fgsm_u,
+        pgd_untargeted=fgsm_u,
+        zero_targeted=zero,
+        zero_untargeted=zero,
+        seconds=1.0,
+        strong=search if strength else None,
+    )

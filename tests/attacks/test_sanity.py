@@ -1,6 +1,7 @@
 """The sanity checks fail when they should: falling success, PGD weaker than FGSM, incomplete
 success at a huge budget, a stronger attack finding smaller epsilons, masked gradients."""
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -52,3 +53,10 @@ def test_zero_gradient_share_sees_a_dead_network():
     alive = nn.Sequential(nn.Flatten(), nn.Linear(12, 10))
     assert sanity.zero_gradient_share(alive, x, classes, targeted=True, loss="margin") == 0.0
     assert not sanity.no_zero_gradients(0.2, 0.0, "targeted loss").passed
+
+
+def test_float32_rounding_of_the_same_share_is_not_weakness():
+    share32 = float(np.float32(3 / 10))  # 0.30000001...: FGSM's share, counted in float32
+    assert share32 > 0.3
+    assert sanity.at_least_as_strong([0.1], [0.3], [share32]).passed
+    assert not sanity.at_least_as_strong([0.1], [0.3], [0.31]).passed

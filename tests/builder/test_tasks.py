@@ -49,3 +49,76 @@ def test_study_notebooks_declare_every_registered_parameter(task):
         missing = set(params) - declared
         assert not missing, f"{task.notebook} lacks parameters {missing}"
     assert set(INJECTED_PARAMS) <= declared
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"backbones": "resnet"}, "backbones: unknown or missing backbone"),
+        ({"backbones": "lenet_cnn,lenet_cnn"}, "names a backbone twice"),
+        ({"n_seeds": 0}, "n_seeds must be an integer >= 1"),
+        ({"n_seeds": True}, "n_seeds must be an integer >= 1"),
+    ],
+)
+def test_t2_rejects_bad_pair_selections_before_any_work(override, message):
+    task = STUDY_TASKS["t2"]
+    with pytest.raises(ValueError, match=message):
+        task.validate({**COMMON_PARAMS, **task.params, **override})
+
+
+@pytest.mark.parametrize(
+    "override", [{}, {"backbones": "lenet_cnn"}, {"n_seeds": None}, {"n_seeds": 3}]
+)
+def test_t2_accepts_every_backbone_named_ones_and_every_seed(override):
+    task = STUDY_TASKS["t2"]
+    task.validate({**COMMON_PARAMS, **task.params, **override})
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"backbones": "resnet"}, "backbones: unknown or missing backbone"),
+        ({"backbones": ""}, "backbones: name at least one backbone"),
+        ({"n_seeds": 0}, "n_seeds must be an integer >= 1"),
+        ({"n_seeds": True}, "n_seeds must be an integer >= 1"),
+    ],
+)
+def test_t3_rejects_bad_pair_selections_before_any_work(override, message):
+    task = STUDY_TASKS["t3"]
+    with pytest.raises(ValueError, match=message):
+        task.validate({**COMMON_PARAMS, **task.params, **override})
+
+
+@pytest.mark.parametrize(
+    "override", [{}, {"backbones": "cheater_cnn"}, {"n_seeds": None}, {"n_seeds": 3}]
+)
+def test_t3_accepts_every_backbone_named_ones_and_every_seed(override):
+    task = STUDY_TASKS["t3"]
+    assert "models" not in task.params, "T3 compares matched pairs, not a list of models"
+    task.validate({**COMMON_PARAMS, **task.params, **override})
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"tuned": "sweep"}, "tuned must be one of none, committed"),
+        ({"n_draws": 0, "tuned": "none"}, "n_draws must be an integer >= 1"),
+        ({"n_draws": 8}, "n_draws must be 1 with tuned='committed'"),
+        ({"tune_seed": 1}, "tune_seed 1 is one of the reported seeds"),
+        ({"tune_seed": -1}, "tune_seed must be an integer >= 0"),
+    ],
+)
+def test_t4_rejects_a_tuning_that_would_not_be_fair(override, message):
+    task = STUDY_TASKS["t4"]
+    with pytest.raises(ValueError, match=message):
+        task.validate({**COMMON_PARAMS, **task.params, **override})
+
+
+def test_the_tune_profile_sweeps_and_the_full_profile_reads_its_values():
+    task = STUDY_TASKS["t4"]
+    tune = {**COMMON_PARAMS, **task.params, **task.profiles["tune"]}
+    assert (tune["tuned"], tune["n_draws"]) == ("none", 8)
+    task.validate(tune)
+    assert (task.params["tuned"], task.params["n_draws"]) == ("committed", 1)
+    assert task.profiles["quick"]["tuned"] == "none"  # quick: the defaults, no tuning runs
+    assert task.profiles["quick"].get("n_draws", task.params["n_draws"]) == 1

@@ -6,6 +6,7 @@ from lazy_artist.interpret.activation_max import (
     OBJECTIVES,
     ActMaxConfig,
     get_objective,
+    objective_tables,
     objective_values,
     total_variation,
     visualise_channels,
@@ -90,3 +91,40 @@ def test_redirected_relu_revives_units_silent_on_the_starting_noise(trained_tiny
     assert stuck.any(), "this model has a unit that is silent on gray noise"
     assert np.all(redirected.values[stuck] > 0)
     assert not any(m._forward_hooks for m in model.modules()), "hooks are removed afterwards"
+
+
+def test_objective_tables_equal_objective_values_layer_by_layer(trained_tiny):
+    model, images, _, _ = trained_tiny
+    layers = ["conv1", "conv2", PENULTIMATE]
+    table = objective_tables(model, layers, list(OBJECTIVES), images, topk=4, batch_size=20)
+    assert table.positions == {"conv1": 28 * 28, "conv2": 14 * 14, PENULTIMATE: 1}
+    for layer in layers:
+        for objective in OBJECTIVES:
+            expected = objective_values(model, layer, objective, images, topk=4)
+            assert table.scores[layer][objective].shape == expected.shape
+            np.testing.assert_allclose(table.scores[layer][objective], expected, rtol=1e-5)
+
+
+def test_objective_tables_reach_a_layer_features_does_not_run():
+    class HeadConv(torch.nn.Module):
+        """A conv layer only ``forward`` runs, after ``features``."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(3, 2, 3, padding=1)
+            self.head = torch.nn.Conv2d(2, 2, 1)
+
+        def features(self, x):
+            return self.conv1(x)
+
+        def forward(self, x):
+            return self.head(self.features(x)).mean(dim=(2, 3))
+
+    model = HeadConv().eval()
+    images = torch.rand(5, 3, 8, 8)
+    table = objective_tables(model, ["head"], ["channel_mean"], images)
+    np.testing.assert_allclose(
+        table.scores["head"]["channel_mean"], model(images).detach().numpy(), rtol=1e-5
+    )
+    with pytest.raises(KeyError, match="no layer 'conv9'"):
+        objective_tables(model, ["conv9"], ["channel_mean"], images)

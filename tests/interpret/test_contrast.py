@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from lazy_artist.data.canvas import CanvasSplit
 from lazy_artist.interpret.contrast import colour_pairs, conflicting_colours, verdicts
@@ -23,7 +24,7 @@ def _split(n: int = 40) -> CanvasSplit:
 
 def test_pairs_differ_only_on_the_stroke_and_only_in_colour():
     split = _split()
-    pairs = colour_pairs(split, seed=4)
+    pairs = colour_pairs(split, seed=4, bg_range=(0.05, 0.25))
     assert np.array_equal(pairs.aligned.colours, split.labels)
     assert np.all(pairs.conflicting.colours != split.labels)
     # Colours the split already had that conflict are kept.
@@ -48,3 +49,22 @@ def test_verdicts():
         "used colour",
         "other error",
     ]
+
+
+def test_pairs_are_painted_on_the_background_range_they_are_given():
+    split = _split(10)
+    background = split.digits == 0  # (N, 28, 28)
+    for low, high in ((0.7, 0.8), (0.05, 0.1)):
+        pairs = colour_pairs(split, bg_range=(low, high), seed=0)
+        for painted in (pairs.aligned, pairs.conflicting):
+            level = np.array(
+                [
+                    np.median(image[0][mask])
+                    for image, mask in zip(painted.images, background, strict=True)
+                ]
+            )
+            assert np.all((level > low - 0.01) & (level < high + 0.01)), level
+    with pytest.raises(ValueError, match="bg_range"):
+        colour_pairs(split, bg_range=(0.6, 0.3))
+    with pytest.raises(TypeError):
+        colour_pairs(split, seed=0)  # no default: the caller names the canvas's range

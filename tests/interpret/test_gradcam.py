@@ -73,3 +73,26 @@ def test_a_layer_that_is_not_a_conv_map_is_rejected():
         grad_cam(model, square_images(2)[0], layer="fc")
     with pytest.raises(KeyError, match="no layer 'conv9'"):
         grad_cam(model, square_images(2)[0], layer="conv9")
+
+
+def test_the_map_records_its_layer_and_the_resolution_it_was_computed_at():
+    from lazy_artist.interpret.gradcam import map_resolution
+    from lazy_artist.models import build_model
+
+    torch.manual_seed(0)
+    model = TinyCNN().eval()
+    images, _, _ = square_images(3, seed=5)
+    cam = grad_cam(model, images, layer="conv1")
+    assert (cam.layer, cam.resolution) == ("conv1", (28, 28))
+    cam = grad_cam(model, images)  # conv2 runs after the 2x2 pool
+    assert (cam.layer, cam.resolution) == ("conv2", (14, 14))
+    assert cam.maps.shape == (3, 28, 28), "maps are upsampled to the input whatever the layer"
+    assert map_resolution(model, images[0]) == (14, 14)
+    # The study's backbones: their last conv layers work at different resolutions, which is
+    # why T3 compares maps only within a backbone.
+    cheater, lenet = build_model("cheater_cnn"), build_model("lenet_cnn")
+    assert map_resolution(cheater, images[:1]) == (7, 7)
+    assert map_resolution(lenet, images[:1]) == (14, 14)
+    assert grad_cam(cheater.eval(), images).resolution == (7, 7)
+    with pytest.raises(ValueError, match="not conv maps"):
+        map_resolution(model, images, layer="fc")

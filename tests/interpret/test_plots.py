@@ -99,3 +99,28 @@ def test_a_heavy_tailed_model_does_not_flatten_the_other_models_boxes():
     assert cheater_box / span > 0.05, "the cheater's box is a visible share of the axis"
     labels = [text.get_text() for text in ax.texts]
     assert any(label.startswith("500/1000") for label in labels), labels  # 30 finite + 470 inf
+
+
+def test_ratio_panels_draw_one_panel_per_backbone_with_every_seed():
+    from lazy_artist.interpret.plots import ratio_panels
+
+    def panel(title):
+        ratios = {
+            m: {g: RNG.uniform(0.2, 2.0, 60) for g in ("aligned", "conflicting")}
+            for m in ("erm", "cf_invar")
+        }
+        return {
+            "title": title,
+            "ratios": ratios,
+            "pooled": {m: {"aligned": 0.5, "conflicting": 0.9} for m in ratios},
+            "per_seed": {
+                m: {"aligned": [0.4, 0.5, 0.6], "conflicting": [0.8, 0.9, np.inf]} for m in ratios
+            },
+        }
+
+    fig = ratio_panels({"cheater_cnn": panel("cheater_cnn: conv3, 7×7"), "lenet_cnn": panel("b")})
+    assert fig.get_figwidth() == pytest.approx(PAGE_WIDTH_IN)
+    assert [ax.get_title() for ax in fig.axes] == ["cheater_cnn: conv3, 7×7", "b"]
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim(), "one shared axis"
+    dots = [c for c in fig.axes[0].collections if c.get_label() == "one seed"]
+    assert len(dots) == 1 and len(dots[0].get_offsets()) == 2 * 2 * 3 - 2  # inf left out

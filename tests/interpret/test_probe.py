@@ -3,12 +3,14 @@ import pytest
 import torch
 from torch import nn
 
-from lazy_artist.interpret.activation_max import ActMaxConfig, visualise_channels
+from lazy_artist.interpret.activation_max import ActMaxConfig, objective_values, visualise_channels
 from lazy_artist.interpret.probe import (
     LayerProbe,
     kind_label,
     layer_selectivity,
+    margins_against,
     pooled_share,
+    probe_activations,
     prototype_vs_exemplar,
     representative_channels,
 )
@@ -77,3 +79,21 @@ def test_prototype_vs_exemplar_is_non_negative_after_optimising(trained_tiny):
     found = visualise_channels(model, "conv2", [0, 1, 2], "channel_mean", ActMaxConfig(steps=64))
     margins = prototype_vs_exemplar(model, found, square_images(128, seed=9)[0], topk=8)
     assert margins.shape == (3,) and np.all(margins > 0)
+
+
+def test_probe_activations_and_margins_against_precomputed_scores(trained_tiny):
+    model, _, _, _ = trained_tiny
+    rng = np.random.default_rng(1)
+    colours = rng.integers(0, 4, 300)
+    acts = np.stack([colours * 1.0, rng.random(300), np.zeros(300)], axis=1)
+    probe = probe_activations(acts, colours, rng.integers(0, 4, 300))
+    assert probe.active.tolist() == [True, True, False]
+    assert probe.selectivity.colour[0] == pytest.approx(1.0)
+    found = visualise_channels(model, "conv2", [1, 3], "channel_max", ActMaxConfig(steps=8))
+    images = square_images(32, seed=4)[0]
+    real = objective_values(model, "conv2", "channel_max", images)  # every channel
+    np.testing.assert_allclose(
+        margins_against(found, real),
+        prototype_vs_exemplar(model, found, images, topk=8),
+        atol=1e-6,
+    )

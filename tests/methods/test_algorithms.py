@@ -15,8 +15,8 @@ from lazy_artist.methods.algorithms import (
     ALGORITHMS,
     Batch,
     GroupDRO,
-    background_saliency_penalty,
     build_algorithm,
+    chroma_saliency_penalty,
     exponentiated_gradient_step,
     ganin_ramp,
     generalised_ce,
@@ -84,6 +84,7 @@ def test_registry_lists_every_method_once():
         "cf_invar",
         "logit_consistency",
         "dann",
+        "dann_colour",
         "saliency_penalty",
         "input_gradient",
         "group_dro",
@@ -194,16 +195,16 @@ def test_saliency_penalty_is_masked_and_chromatic(canvas):
     batch = make_batch(canvas, n=6)
     x, y = batch.images.double(), batch.labels
     zeros, ones = torch.zeros(6, 1, 28, 28), torch.ones(6, 1, 28, 28)
-    _, none = background_saliency_penalty(network, x, y, zeros)
+    _, none = chroma_saliency_penalty(network, x, y, zeros)
     assert none == 0
-    _, full = background_saliency_penalty(network, x, y, ones)
+    _, full = chroma_saliency_penalty(network, x, y, ones)
     xg = x.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(network(xg).gather(1, y[:, None]).sum(), xg)
     chroma = g - g.mean(1, keepdim=True)
     assert torch.isclose(full, chroma.pow(2).sum((1, 2, 3)).mean())
     half = ones.clone()
     half[..., 14:] = 0
-    _, part = background_saliency_penalty(network, x, y, half)
+    _, part = chroma_saliency_penalty(network, x, y, half)
     assert torch.isclose(part, chroma[..., :14].pow(2).sum((1, 2, 3)).mean())
     assert 0 < part < full
 

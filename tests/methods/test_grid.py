@@ -92,6 +92,7 @@ def test_every_registered_method_declares_its_privileged_information():
     assert {n for n, g in groups.items() if g == "nuisance_labels"} == {
         "group_dro",
         "dann",
+        "dann_colour",
         "saliency_penalty",
     }
     assert {n for n, g in groups.items() if g == "none"} == {"erm", "lff", "input_gradient"}

@@ -44,22 +44,56 @@ class LabelOracle(nn.Module):
         return nn.functional.one_hot(labels, 10).float()
 
 
+CANVAS_RANGE = (0.05, 0.25)  # tiny_canvas's background range (the canvas default)
+
+
 @pytest.fixture(scope="module")
 def split():
-    return tiny_canvas(n_train=64)["hard_test"]
+    canvas = tiny_canvas(n_train=64)
+    assert canvas.bg_range == CANVAS_RANGE
+    return canvas["hard_test"]
 
 
 def test_a_colour_reader_follows_colour_every_time(split):
     reader = ColourReader(split.digits[:50])
-    assert colour_following(reader, "colour", split, n_images=50) == pytest.approx(1.0)
+    assert colour_following(
+        reader, "colour", split, n_images=50, bg_range=CANVAS_RANGE
+    ) == pytest.approx(1.0)
 
 
 def test_a_shape_reader_never_follows_colour(split):
-    assert colour_following(LabelOracle(split.labels[:50]), "colour", split, n_images=50) == 0.0
+    assert (
+        colour_following(
+            LabelOracle(split.labels[:50]), "colour", split, n_images=50, bg_range=CANVAS_RANGE
+        )
+        == 0.0
+    )
 
 
 def test_gray_models_have_no_score_and_bad_kinds_are_rejected(split):
     reader = ColourReader(split.digits)
-    assert colour_following(reader, "gray", split) is None
+    assert colour_following(reader, "gray", split, bg_range=CANVAS_RANGE) is None
     with pytest.raises(ValueError, match="input_kind"):
-        colour_following(reader, "rgb", split)
+        colour_following(reader, "rgb", split, bg_range=CANVAS_RANGE)
+
+
+def test_the_probe_paints_on_the_background_range_it_is_given(split, monkeypatch):
+    import lazy_artist.metrics as metrics
+
+    seen = []
+    original = metrics.recolour_all
+
+    def spy(digits, colour, rng, bg_range):
+        seen.append(bg_range)
+        return original(digits, colour, rng, bg_range=bg_range)
+
+    monkeypatch.setattr(metrics, "recolour_all", spy)
+    reader = ColourReader(split.digits[:20])
+    # The colour reader un-mixes whatever the background: it still follows colour on a light
+    # one, and every probe image was painted on the range given, none on the module default.
+    assert colour_following(
+        reader, "colour", split, n_images=20, bg_range=(0.7, 0.8)
+    ) == pytest.approx(1.0)
+    assert seen == [(0.7, 0.8)] * 10
+    with pytest.raises(TypeError):
+        colour_following(reader, "colour", split, n_images=20)  # no silent default

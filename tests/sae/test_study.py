@@ -9,8 +9,13 @@ from lazy_artist.sae.autoencoder import SaeSettings, encode_all
 from lazy_artist.sae.study import (
     InterventionSettings,
     Split,
+    all_summaries,
     analyse_config,
+    analyse_model,
+    model_splits,
+    noop_gap,
     pick_worked_example,
+    plan_configs,
     rank_features,
 )
 
@@ -82,3 +87,75 @@ def test_worked_example_follows_its_stated_rule():
     index, rule = pick_worked_example(before, ablated, colours=[1, 0, 0, 0])
     assert index == 0 and "no image read as its colour's digit changes" in rule
     assert pick_worked_example(before, before, colours=[0, 1, 2, 2])[0] == 0
+
+
+def test_plan_configs_sweeps_or_keeps_the_focus_only():
+    torch.manual_seed(0)
+    cheater = build_model("cheater_cnn", width=4).eval()
+    focus = "last_conv:spatial_mean"
+    swept = plan_configs(cheater, "conv2:per_position,conv3:spatial_mean", focus, True)
+    assert [c.label for c in swept] == ["conv2:per_position", "conv3:spatial_mean"]  # no repeat
+    assert [c.label for c in plan_configs(cheater, "features:vector", focus, True)] == [
+        "features:vector",
+        "conv3:spatial_mean",  # the focus is analysed even when the list leaves it out
+    ]
+    assert [c.label for c in plan_configs(cheater, "all", focus, False)] == ["conv3:spatial_mean"]
+    lenet = build_model("lenet_cnn", width=4, hidden=16).eval()
+    assert [c.label for c in plan_configs(lenet, "all", focus, False)] == ["conv4:spatial_mean"]
+
+
+def test_analyse_model_runs_every_planned_config_and_says_whose_it_is():
+    torch.manual_seed(0)
+    model = build_model("cheater_cnn", width=4).eval()
+    rng = np.random.default_rng(0)
+    train, val, conflict, hard = (
+        rng.random((n, 3, 28, 28), dtype=np.float32) for n in (60, 20, 30, 25)
+    )
+    splits = {"val": _split(val, 1), "conflict": _split(conflict, 2), "hard": _split(hard, 3)}
+    record = {"name": "erm@cheater_cnn#0:easy_val", "method": "erm", "backbone": "cheater_cnn"}
+    record |= {"seed": 0, "rule": "easy_val"}
+    settings = (
+        SaeSettings(expansion=2, epochs=1, steps_per_epoch=5, batch_size=32),
+        InterventionSettings(n_ablate=2, n_random_draws=2),
+    )
+    args = (train, splits, 4, *settings)
+    full = analyse_model(
+        record, "reference", model, "conv2:per_position", "last_conv:spatial_mean", True, *args
+    )
+    assert list(full.results) == ["conv2:per_position", "conv3:spatial_mean"]
+    assert full.focus == "conv3:spatial_mean" and full.full_sweep
+    assert full.focus_result is full.results["conv3:spatial_mean"]
+    summaries = full.summaries()
+    entry = summaries["erm@cheater_cnn#0:easy_val/conv3:spatial_mean"]
+    assert (entry["backbone"], entry["seed"], entry["role"]) == ("cheater_cnn", 0, "reference")
+    assert full.focus_record()["config"] == "conv3:spatial_mean"
+    assert full.label == "cheater_cnn: erm #0"
+    assert len(full.describe().splitlines()) == 2
+    focus_only = analyse_model(
+        record | {"name": "other", "seed": 1}, "candidate", model, "all", "last_conv:spatial_mean",
+        False, *args,
+    )  # fmt: skip
+    assert list(focus_only.results) == ["conv3:spatial_mean"] and not focus_only.full_sweep
+    assert len(all_summaries([full, focus_only])) == 3
+    # The error term makes an edit that changes nothing change nothing, on the real model.
+    assert noop_gap(full.focus_result, hard) == 0.0
+
+
+def test_model_splits_give_each_model_the_images_it_reads():
+    from lazy_artist.data.canvas import CanvasSplit
+    from lazy_artist.zoo import StudyModel
+
+    n = 3
+    split = CanvasSplit(
+        np.zeros((n, 3, 28, 28), np.float32),
+        np.ones((n, 1, 28, 28), np.float32),
+        np.arange(n),
+        np.arange(n)[::-1].copy(),
+        np.zeros((n, 28, 28), np.uint8),
+        np.arange(n),
+    )
+    gray = StudyModel("gray_oracle", None, "gray", "t4", {})
+    colour = StudyModel("erm", None, "colour", "t4", {})
+    assert model_splits(gray, {"hard": split})["hard"].images.shape[1] == 1
+    out = model_splits(colour, {"hard": split})["hard"]
+    assert out.images.shape[1] == 3 and list(out.colours) == [2, 1, 0]

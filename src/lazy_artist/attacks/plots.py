@@ -1,18 +1,29 @@
 """Figures of the adversarial-robustness task (T5), sized for a PDF page like every figure.
 
-Each function shows only the numbers and images it is given; every per-model line or bar uses
-:func:`lazy_artist.plots.model_colour` so a model has one colour throughout the report.
+Each function shows only the numbers and images it is given; every per-model line or bar takes
+its method's colour (:func:`method_colour`, i.e. :func:`lazy_artist.plots.model_colour` of the
+method), so a method has one colour throughout the report and matched panels of different
+backbones read alike.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter, PercentFormatter
+from matplotlib.ticker import (
+    FixedFormatter,
+    FixedLocator,
+    FormatStrFormatter,
+    NullFormatter,
+    PercentFormatter,
+)
 
 from lazy_artist.plots import PAGE_WIDTH_IN, model_colour, plt
+
+_NAME_END = re.compile(r"[@#: ]")
 
 # Readable ticks for log-scaled epsilon axes (plain decimals, not powers of ten).
 NICE_EPSILONS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -43,61 +54,158 @@ def _share_axis(ax, label: str) -> None:
     ax.set_ylabel(label)
 
 
-def _legend_below(fig: Figure, axes, ncols: int) -> None:
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncols=ncols, frameon=False)
+def method_colour(label: str) -> tuple[float, float, float]:
+    """One colour per method, whatever the backbone, seed or rule in the label
+    (``cf_invar@cheater_cnn#1`` -> cf_invar's colour), so matched panels read alike."""
+    return model_colour(_NAME_END.split(label, maxsplit=1)[0])
 
 
-def targeted_success_curves(
+def _panel_grid(rows: int, columns: int, height: float) -> tuple[Figure, np.ndarray]:
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(PAGE_WIDTH_IN, height * rows + 0.6),
+        sharey=True,
+        squeeze=False,
+    )
+    return fig, axes
+
+
+# Cross-model reference rows (the gray oracle): one neutral dotted style in every panel.
+EXTRA_STYLE = {"color": "0.45", "linestyle": ":", "linewidth": 1.2}
+
+
+def backbone_success_curves(
     epsilons: Sequence[float],
-    pgd_success: Mapping[str, Sequence[float]],
-    fgsm_success: Mapping[str, Sequence[float]],
-    min_epsilons: Mapping[str, np.ndarray],
+    pooled: Mapping[str, Mapping[str, object]],
+    panels: Mapping[str, Sequence[str]],
+    extras: Sequence[str],
     report_epsilon: float,
     goal: str,
 ) -> Figure:
-    """Left: success of fixed-budget PGD (solid) and FGSM (dashed) per epsilon. Right: share of
-    samples whose minimum epsilon is at most epsilon (from the bisection search)."""
-    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 3.4), sharey=True)
-    for name, rates in pgd_success.items():
-        colour = model_colour(name)
-        axes[0].plot(epsilons, rates, marker="o", markersize=3, color=colour, label=name)
-        axes[0].plot(epsilons, fgsm_success[name], linestyle="--", linewidth=1, color=colour)
-        found = np.sort(np.asarray(min_epsilons[name], dtype=float))
-        shares = np.arange(1, len(found) + 1) / max(len(found), 1)
-        finite = np.isfinite(found)
-        axes[1].step(found[finite], shares[finite], where="post", color=colour, label=name)
-    axes[0].set_title("fixed budget: PGD (solid), FGSM (dashed)")
-    axes[1].set_title("minimum epsilon per sample (search)")
-    for ax in axes:
-        _epsilon_axis(ax, epsilons, report_epsilon)
-    _share_axis(axes[0], f"share with {goal}")
-    _legend_below(fig, axes, ncols=min(len(pgd_success), 4))
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    """One column per backbone (its groups, e.g. ERM and the best debiasing method; the
+    ``extras`` in every column, dotted gray, as cross-model references). Top: success of
+    fixed-budget PGD (solid) and FGSM (dashed), mean over seeds. Bottom: share of samples
+    (pooled over seeds) whose minimum epsilon is at most epsilon."""
+    fig, axes = _panel_grid(2, len(panels), 2.6)
+    for column, (backbone, names) in enumerate(panels.items()):
+        top, bottom = axes[0, column], axes[1, column]
+        for group in [*names, *extras]:
+            curves = pooled[group]
+            style = (
+                EXTRA_STYLE
+                if group in extras
+                else {"color": method_colour(group), "linewidth": 1.5}
+            )
+            label = f"{group} ({curves['seeds']} seed{'s' if curves['seeds'] != 1 else ''})"
+            top.plot(
+                epsilons, curves["pgd_success"], marker="o", markersize=3, label=label, **style
+            )
+            if group not in extras:
+                top.plot(
+                    epsilons,
+                    curves["fgsm_success"],
+                    linestyle="--",
+                    linewidth=1,
+                    color=style["color"],
+                )
+            found = np.sort(np.asarray(curves["min_epsilon"], dtype=float))
+            shares = np.arange(1, len(found) + 1) / max(len(found), 1)
+            finite = np.isfinite(found)
+            bottom.step(found[finite], shares[finite], where="post", **style)
+        top.set_title(f"{backbone}: fixed budget", fontsize=9)
+        bottom.set_title(f"{backbone}: minimum epsilon per sample", fontsize=9)
+        for ax in (top, bottom):
+            _epsilon_axis(ax, epsilons, report_epsilon)
+        top.legend(fontsize=7, loc="upper left", frameon=False)
+    _share_axis(axes[0, 0], f"share with {goal}")
+    _share_axis(axes[1, 0], "share broken at <= epsilon")
+    fig.tight_layout()
     return fig
 
 
-def untargeted_accuracy_curves(
+def backbone_untargeted_curves(
     epsilons: Sequence[float],
-    fgsm_accuracy: Mapping[str, Sequence[float]],
-    pgd_accuracy: Mapping[str, Sequence[float]],
+    pooled: Mapping[str, Mapping[str, object]],
+    panels: Mapping[str, Sequence[str]],
+    extras: Sequence[str],
 ) -> Figure:
-    """Accuracy under untargeted FGSM (left) and PGD (right) against epsilon, per model."""
-    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 3.2), sharey=True)
-    for ax, curves, title in (
-        (axes[0], fgsm_accuracy, "FGSM (one step)"),
-        (axes[1], pgd_accuracy, "PGD"),
-    ):
-        for name, values in curves.items():
-            ax.plot(
-                epsilons, values, marker="o", markersize=3, color=model_colour(name), label=name
+    """One row per backbone: accuracy under untargeted FGSM (left) and PGD (right) against
+    epsilon, mean over seeds; extras dotted gray."""
+    fig, axes = _panel_grid(len(panels), 2, 2.3)
+    for row, (backbone, names) in enumerate(panels.items()):
+        for group in [*names, *extras]:
+            curves = pooled[group]
+            style = (
+                EXTRA_STYLE
+                if group in extras
+                else {"color": method_colour(group), "linewidth": 1.5}
             )
-        ax.set_title(title)
-        ax.set_xlabel("epsilon (L-inf)")
-        ax.grid(alpha=0.3)
-    _share_axis(axes[0], "accuracy under attack")
-    _legend_below(fig, axes, ncols=min(len(fgsm_accuracy), 4))
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+            axes[row, 0].plot(
+                epsilons, curves["fgsm_untargeted"], marker="o", markersize=3, label=group, **style
+            )
+            axes[row, 1].plot(
+                epsilons,
+                curves["pgd_untargeted"],
+                marker="o",
+                markersize=3,
+                label=f"{group} ({curves['seeds']} seed{'s' if curves['seeds'] != 1 else ''})",
+                **style,
+            )
+        axes[row, 0].set_title(f"{backbone}: FGSM (one step)", fontsize=9)
+        axes[row, 1].set_title(f"{backbone}: PGD", fontsize=9)
+        for ax in axes[row]:
+            ax.set_xlabel("epsilon (L-inf)")
+            ax.grid(alpha=0.3)
+        axes[row, 1].legend(fontsize=7, frameon=False, loc="best")
+        _share_axis(axes[row, 0], "accuracy under attack")
+    fig.tight_layout()
+    return fig
+
+
+def paired_min_epsilon(
+    panels: Mapping[str, tuple[Sequence[np.ndarray], Sequence[np.ndarray], Sequence[int], str]],
+    censor_at: float,
+    report_epsilon: float,
+) -> Figure:
+    """Per backbone, every image's minimum epsilon on the reference (x) against the candidate
+    (y), one colour per seed; above the diagonal the candidate is harder to attack. Unbroken
+    samples sit on the censoring line. ``panels``: backbone -> (reference arrays per seed,
+    candidate arrays per seed, seeds, title)."""
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(PAGE_WIDTH_IN, 3.3), squeeze=False, layout="constrained"
+    )
+    seed_colours = plt.get_cmap("tab10")
+    for ax, (backbone, (reference, candidate, seeds, title)) in zip(
+        axes[0], panels.items(), strict=True
+    ):
+        values = np.concatenate([*reference, *candidate]).astype(float)
+        low = min(float(np.min(values[np.isfinite(values)], initial=censor_at)), report_epsilon)
+        low *= 0.7
+        for k, (ref, cand, seed) in enumerate(zip(reference, candidate, seeds, strict=True)):
+            x = np.where(np.isfinite(ref), ref, censor_at)
+            y = np.where(np.isfinite(cand), cand, censor_at)
+            ax.scatter(x, y, s=9, alpha=0.6, color=seed_colours(k % 10), label=f"seed {seed}")
+        ax.plot([low, censor_at * 1.2], [low, censor_at * 1.2], color="0.3", linewidth=0.8)
+        ax.axhline(censor_at, color="0.6", linestyle="--", linewidth=0.8)
+        ax.axvline(censor_at, color="0.6", linestyle="--", linewidth=0.8)
+        ax.axhline(report_epsilon, color="0.4", linestyle=":", linewidth=0.8)
+        ax.axvline(report_epsilon, color="0.4", linestyle=":", linewidth=0.8)
+        for axis_setter in (ax.set_xscale, ax.set_yscale):
+            axis_setter("log")
+        ax.set_xlim(low, censor_at * 1.2)
+        ax.set_ylim(low, censor_at * 1.2)
+        ticks = [t for t in NICE_EPSILONS if low <= t < censor_at] + [censor_at]
+        labels = [f"{t:g}" for t in ticks[:-1]] + ["unbroken"]
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(FixedLocator(ticks))
+            axis.set_major_formatter(FixedFormatter(labels))
+            axis.set_minor_formatter(NullFormatter())
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel(f"{backbone}: reference (ERM) minimum epsilon", fontsize=8)
+        ax.set_ylabel("candidate minimum epsilon", fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
     return fig
 
 
@@ -106,7 +214,7 @@ def min_epsilon_distribution(
 ) -> Figure:
     """Box plot plus every sample's minimum epsilon per model (log scale); a model with unbroken
     samples gets a triangle at the top and their count under its name."""
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN * 0.75, 3.2))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 3.6))
     names = list(min_epsilons)
     labels = list(names)
     finite_max = max(
@@ -117,7 +225,7 @@ def min_epsilon_distribution(
     for position, name in enumerate(names):
         values = np.asarray(min_epsilons[name], dtype=float)
         finite = values[np.isfinite(values)]
-        colour = model_colour(name)
+        colour = method_colour(name)
         if len(finite):
             ax.boxplot(
                 finite,
@@ -136,7 +244,7 @@ def min_epsilon_distribution(
     ax.set_yscale("log")
     low, high = ax.get_ylim()
     _log_ticks(ax.yaxis, low, high)
-    ax.set_xticks(range(len(names)), labels)
+    ax.set_xticks(range(len(names)), labels, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel("minimum epsilon")
     ax.grid(alpha=0.3, axis="y", which="both")
     fig.tight_layout()
@@ -193,47 +301,52 @@ def amplified(delta: np.ndarray) -> np.ndarray:
 
 
 def perturbation_pictures(
-    panels: Sequence[tuple[str, np.ndarray, np.ndarray, float, float]],
+    panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     samples: int,
     target_name: str,
 ) -> Figure:
     """``panels``: (model, originals (k, C, H, W), adversarials, per-sample epsilons (k,),
-    per-sample target probabilities (k,)) per model. Rows are samples; each model gets three
-    columns: original, amplified perturbation, adversarial."""
-    models = len(panels)
+    per-sample target probabilities (k,)) per model. One row per model (named on the left);
+    each sample gets three columns: original, amplified perturbation, adversarial. A sample
+    no budget broke shows its original and "not broken"."""
     fig, axes = plt.subplots(
-        samples, 3 * models, figsize=(PAGE_WIDTH_IN, 1.25 * samples + 0.5), squeeze=False
+        len(panels),
+        3 * samples,
+        figsize=(PAGE_WIDTH_IN, 1.05 * len(panels) + 0.5),
+        squeeze=False,
     )
-    for m, (name, originals, adversarials, epsilons, probabilities) in enumerate(panels):
-        for row in range(samples):
-            base = 3 * m
-            if row >= len(originals) or not np.isfinite(epsilons[row]):
-                for col in range(3):
-                    axes[row, base + col].axis("off")
-                if row < len(originals):
-                    axes[row, base + 1].text(
-                        0.5,
-                        0.5,
-                        f"{name}:\nnot broken\nat any budget",
-                        ha="center",
-                        va="center",
-                        fontsize=8,
-                        transform=axes[row, base + 1].transAxes,
-                    )
+    for row, (name, originals, adversarials, epsilons, probabilities) in enumerate(panels):
+        for k in range(samples):
+            cells = axes[row, 3 * k : 3 * k + 3]
+            if k >= len(originals):
+                for ax in cells:
+                    ax.axis("off")
                 continue
-            delta = adversarials[row] - originals[row]
-            _show(axes[row, base], originals[row], f"{name}" if row == 0 else "")
-            _show(axes[row, base + 1], amplified(delta), f"eps {epsilons[row]:.3f}")
-            _show(
-                axes[row, base + 2],
-                adversarials[row],
-                f"P({target_name}) {probabilities[row]:.2f}",
-            )
-    for m in range(models):
-        axes[-1, 3 * m].set_xlabel("original", fontsize=8)
-        axes[-1, 3 * m + 1].set_xlabel("perturbation", fontsize=8)
-        axes[-1, 3 * m + 2].set_xlabel("adversarial", fontsize=8)
-    fig.tight_layout(pad=0.3, h_pad=0.6, w_pad=0.3)
+            _show(cells[0], originals[k])
+            if not np.isfinite(epsilons[k]):
+                for ax in cells[1:]:
+                    ax.axis("off")
+                note = cells[1].text(
+                    1.0,
+                    0.5,
+                    "not broken\nat any budget",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    transform=cells[1].transAxes,
+                )
+                note.set_in_layout(False)  # text must not squeeze the pictures
+                continue
+            _show(cells[1], amplified(adversarials[k] - originals[k]), f"eps {epsilons[k]:.3f}")
+            _show(cells[2], adversarials[k], f"P({target_name}) {probabilities[k]:.2f}")
+        axes[row, 0].axis("on")
+        axes[row, 0].set_xticks([])
+        axes[row, 0].set_yticks([])
+        axes[row, 0].set_ylabel(name, fontsize=7)
+    for k in range(samples):
+        for offset, label in enumerate(("original", "perturbation", "adversarial")):
+            axes[-1, 3 * k + offset].set_xlabel(label, fontsize=7)
+    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.2)
     return fig
 
 

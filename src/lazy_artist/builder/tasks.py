@@ -26,6 +26,8 @@ PROFILES: Mapping[str, str] = MappingProxyType(
     {
         "quick": "small subsets and few epochs: the whole pipeline in a few minutes on 2 CPU cores",
         "full": "the real study: full data, the budgets of STUDY.md",
+        # Run with --only t4: its chosen values are committed to methods/tuned.py for `full`.
+        "tune": "T4's hyper-parameter sweep on the full data (n_draws per method, one seed)",
     }
 )
 
@@ -44,7 +46,9 @@ RETRAIN_PARAM = "memo_retrain"
 # The longest one notebook cell may run, per profile, before its task fails (papermill's
 # execution_timeout): far above any cell's normal time on 2 CPU cores (the longest, T4's
 # training grid, about 100 minutes on the full profile), so only a hung cell reaches it.
-DEFAULT_TIMEOUT_S: Mapping[str, float] = MappingProxyType({"quick": 20 * 60, "full": 4 * 3600})
+DEFAULT_TIMEOUT_S: Mapping[str, float] = MappingProxyType(
+    {"quick": 20 * 60, "full": 4 * 3600, "tune": 4 * 3600}
+)
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,13 @@ STUDY_TASKS = TaskGraph(
             params={
                 "methods": "all",
                 "hparams": {},  # per-method overrides of the method's own hparams only
+                # The tuning protocol (methods/tuning.py): n_draws per method (draw 0 = the
+                # defaults), each one run of the recipe on tune_seed, chosen on the backbone's
+                # selection split. "committed": the values a `tune` build chose, read from
+                # methods/tuned.py (no draws here); "none": this build's own draws choose.
+                "n_draws": 1,
+                "tuned": "committed",
+                "tune_seed": 1000,
                 # Every method is trained on each backbone with that backbone's one recipe
                 # (lazy_artist.methods.recipes: epochs, lr, batch, precision, default rule);
                 # on cheater_cnn, ERM with T1's recipe is the cheater.
@@ -231,14 +242,24 @@ STUDY_TASKS = TaskGraph(
                     "bias_sweep": [0.95, 0.99],
                     "probe_images": 500,
                     "hparams": {"logit_consistency": {"warmup_epochs": 0}},
-                }
+                    "tuned": "none",  # the defaults: one draw, no tuning runs
+                },
+                # 8 draws x 10 tunable methods x 2 backbones on the full data (hours on 2
+                # cores); then the chosen values once (seed 0) and a one-point bias sweep.
+                "tune": {
+                    "tuned": "none",
+                    "n_draws": 8,
+                    "n_seeds": 1,
+                    "sweep_seeds": 1,
+                    "bias_sweep": [0.95],
+                },
             },
             section="sections/t4.md.j2",
             validate=validate_intervention,
             memo=True,  # its training runs are reused across re-runs (methods/memo.py)
             execution_params=("jobs", "executor"),
             # Its training grid is one cell: serial on 2 slow cores it may take hours.
-            timeout_s={"full": 12 * 3600},
+            timeout_s={"full": 12 * 3600, "tune": 24 * 3600},
         ),
         Task(
             name="t2",
@@ -246,7 +267,11 @@ STUDY_TASKS = TaskGraph(
             notebook="analyses/t2_prober.py",
             depends=("t0", "t1", "t4"),
             params={
-                "models": "cheater,best",
+                # Per backbone T4 trained: ERM vs its best debiasing method, same recipe, seed
+                # and rule (lazy_artist.zoo.matched_pairs); on cheater_cnn ERM is the cheater.
+                # One seed: T2's findings are per model, and every channel is optimised.
+                "backbones": "all",
+                "n_seeds": 1,
                 "split": "hard_test",
                 "n_images": None,
                 "objectives": "channel_max,channel_mean,topk_mean",
@@ -283,7 +308,10 @@ STUDY_TASKS = TaskGraph(
             notebook="analyses/t3_interrogation.py",
             depends=("t0", "t1", "t4"),
             params={
-                "models": "cheater,best",
+                # Per backbone T4 trained ("all") or named: ERM vs its best debiasing method,
+                # for every seed (None) or the first n_seeds; comparisons never cross backbones.
+                "backbones": "all",
+                "n_seeds": None,
                 "split": "hard_test",
                 "n_images": 1000,
                 "gradcam_digits": [0, 1, 3, 7],
@@ -309,7 +337,17 @@ STUDY_TASKS = TaskGraph(
             notebook="analyses/t5_attacks.py",
             depends=("t0", "t1", "t4"),
             params={
-                "models": "cheater,erm,best,gray_oracle",
+                # Matched pairs (lazy_artist.zoo.matched_pairs): per backbone and seed, ERM vs
+                # the best debiasing method there, same recipe, seed and checkpoint rule.
+                "backbones": "all",
+                "n_seeds": None,  # every seed T4 trained (full: 3, quick: 1)
+                # Cross-model reference rows, never compared: the shape-only ceiling.
+                "extra_models": "gray_oracle@lenet_cnn",
+                # The strength re-run (1.5x the search's cost) on each backbone's first-seed
+                # pair and the extra rows ("showcase"), or on every model ("all").
+                "strength_models": "showcase",
+                "alpha": 0.05,  # the matched comparison's level
+                "n_boot": 2000,
                 # The cheater reads few hard-test sevens correctly (it reads colour), so the fair
                 # sample comes from the easy test set.
                 "attack_split": "easy_test",
@@ -392,7 +430,8 @@ STUDY_TASKS = TaskGraph(
                 "compare_epsilon": 0.1,
                 "fc_scramble_tolerance": 0.01,
                 "min_cnn_scramble_drop": 0.005,
-                "threads": 0,  # one per available core
+                "threads": 0,  # outside the fits: one per available core
+                "jobs": 0,  # fits at once, one thread each (0: one per core); same numbers
             },
             # Quick: a few thousand images, one epoch: the whole path, not the finding.
             profiles={
@@ -409,6 +448,7 @@ STUDY_TASKS = TaskGraph(
             },
             section="sections/t7.md.j2",
             validate=validate_inductive_bias,
+            execution_params=("jobs",),
         ),
         Task(
             name="t6",
@@ -418,9 +458,16 @@ STUDY_TASKS = TaskGraph(
             params={
                 # "all" (every conv layer x spatial_mean / per_position, and features:vector)
                 # or comma-separated "layer:aggregation"; last_conv = each model's deepest conv.
+                # Per backbone T4 trained and per seed: ERM vs the best debiasing method of that
+                # backbone (zoo.matched_pairs); n_seeds None = every seed T4 trained.
+                "backbones": "all",
+                "n_seeds": None,
+                # The first k seeds of each backbone get every configuration, the others the
+                # focus configuration only (what the comparison over seeds reads): the cost.
+                "sweep_seeds": 1,
+                "alpha": 0.05,
                 "configs": "all",
                 "focus_config": "last_conv:spatial_mean",
-                "compare_model": "best",
                 "expansion": 4.0,
                 "l1_coefficient": 1.0,
                 "epochs": 10,

@@ -156,6 +156,7 @@ def validate_intervention(params: dict[str, Any]) -> None:
     from lazy_artist.methods.executor import check_executor
     from lazy_artist.methods.hparams import hparams_for
     from lazy_artist.methods.recipes import check_method_hparams, parse_backbones, resolve_recipes
+    from lazy_artist.methods.tuning import TUNING_MODES
 
     names = resolve_method_names(params["methods"])
     if not isinstance(params["hparams"], dict):
@@ -175,8 +176,22 @@ def validate_intervention(params: dict[str, Any]) -> None:
                 f"{name} must be one of the trained backbones ({', '.join(backbones)}), "
                 f"got {params[name]!r}"
             )
-    for name in ("n_seeds", "sweep_seeds"):
+    for name in ("n_seeds", "sweep_seeds", "n_draws"):
         _at_least(params, name, 1)
+    if params["tuned"] not in TUNING_MODES:
+        raise ValueError(f"tuned must be one of {', '.join(TUNING_MODES)}, got {params['tuned']!r}")
+    if params["tuned"] == "committed" and params["n_draws"] != 1:
+        raise ValueError(
+            "n_draws must be 1 with tuned='committed' (the draws ran in the tune build); "
+            "set tuned='none' to draw in this build"
+        )
+    _at_least(params, "tune_seed", 0)
+    if params["seed"] <= params["tune_seed"] < params["seed"] + params["n_seeds"]:
+        raise ValueError(
+            f"tune_seed {params['tune_seed']} is one of the reported seeds "
+            f"({params['seed']}..{params['seed'] + params['n_seeds'] - 1}): the draws must "
+            "be chosen on a seed the tables do not report"
+        )
     _at_least(
         params, "probe_images", 1, N_TEST_IMAGES, f" (the hard test has {N_TEST_IMAGES} images)"
     )
@@ -225,11 +240,25 @@ def _contains(grid_name: str, grid: list[float], name: str, value: float) -> Non
 
 
 def validate_attacks(params: dict[str, Any]) -> None:
-    """T5: models by known names, attack budgets, epsilons, classes and sample sizes."""
+    """T5: the backbones, seeds and extra rows of the matched comparison, its level, attack
+    budgets, epsilons, classes and sample sizes."""
     from lazy_artist.attacks.min_epsilon import check_grid
     from lazy_artist.attacks.pgd import OBJECTIVES, PGDConfig, validate_pgd
+    from lazy_artist.zoo import parse_backbone_selection, parse_model_name, parse_model_names
 
-    _model_names(params["models"], "cheater,erm,best,gray_oracle")
+    parse_backbone_selection(params["backbones"])  # "all", or known backbones (names choices)
+    if params["n_seeds"] is not None:
+        _at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
+    if not isinstance(params["extra_models"], str):
+        raise ValueError(
+            f"extra_models must be comma-separated model names or '', got {params['extra_models']!r}"
+        )
+    for name in parse_model_names(params["extra_models"]):
+        parse_model_name(name)
+    _choice("strength_models", params["strength_models"], ("showcase", "all"))
+    if not _is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
+        raise ValueError(f"alpha must be a level in (0, 1), got {params['alpha']!r}")
+    _at_least(params, "n_boot", 100)
     if params["attack_split"] not in ("easy_test", "hard_test"):
         raise ValueError(
             f"attack_split must be a test split, 'easy_test' or 'hard_test', got {params['attack_split']!r}"
@@ -306,6 +335,7 @@ def validate_inductive_bias(params: dict[str, Any]) -> None:
     for name in ("cnn_width", "epochs", "batch_size"):
         _at_least(params, name, 1)
     _at_least(params, "threads", 0)  # 0: one per available core
+    _at_least(params, "jobs", 0)  # 0: one fit per core
     _split_sizes(params)
     _optional_size(
         params, "n_fgsm", 1, N_TEST_IMAGES, f" (the data has {N_TEST_IMAGES} test images)"
@@ -335,8 +365,14 @@ def _number(name: str, value: Any, minimum: float, inclusive: bool = True) -> No
 def validate_sae(params: dict[str, Any]) -> None:
     from lazy_artist.models import build_model, known_models
     from lazy_artist.sae.activations import ALL, FEATURES, LAST_CONV, Config, discover_sites
-    from lazy_artist.zoo import parse_model_name
+    from lazy_artist.zoo import parse_backbone_selection
 
+    parse_backbone_selection(params["backbones"])  # "all" or known backbone names
+    if params["n_seeds"] is not None:
+        _at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
+    _at_least(params, "sweep_seeds", 1)
+    if not _is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
+        raise ValueError(f"alpha must be a level in (0, 1), got {params['alpha']!r}")
     configs = params["configs"]
     if isinstance(configs, str) and configs != ALL:
         configs = [part for part in configs.split(",") if part.strip()]
@@ -361,10 +397,6 @@ def validate_sae(params: dict[str, Any]) -> None:
                     f"layers: {', '.join(sorted(layers))}"
                 )
     Config.parse(params["focus_config"])
-    try:
-        parse_model_name(params["compare_model"])
-    except ValueError as error:
-        raise ValueError(f"compare_model: {error}") from None
     _number("expansion", params["expansion"], 1.0)
     _number("l1_coefficient", params["l1_coefficient"], 0.0)
     _number("lr", params["lr"], 0.0, inclusive=False)
@@ -407,11 +439,6 @@ def _model_names(value: str | list[str], example: str) -> list[str]:
     return names
 
 
-def _interpreted_models(params: dict[str, Any]) -> None:
-    """T2/T3 ``models``: comma-separated, known names, no repeats."""
-    _model_names(params["models"], "cheater,best")
-
-
 def _independent_split(params: dict[str, Any]) -> None:
     if params["split"] not in ("hard_test", "conflict_val"):
         raise ValueError(
@@ -421,10 +448,14 @@ def _independent_split(params: dict[str, Any]) -> None:
 
 
 def validate_prober(params: dict[str, Any]) -> None:
-    """T2: models, split, activation-maximisation settings, objectives and display sizes."""
+    """T2: backbones and seeds of the matched pairs, split, activation-maximisation settings,
+    objectives and display sizes."""
     from lazy_artist.interpret.activation_max import OBJECTIVES, ActMaxConfig
+    from lazy_artist.zoo import parse_backbone_selection
 
-    _interpreted_models(params)
+    parse_backbone_selection(params["backbones"])  # "all" or known backbone names
+    if params["n_seeds"] is not None:
+        _at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
     _independent_split(params)
     # selectivity needs several images per class
     _optional_size(
@@ -464,11 +495,15 @@ def validate_prober(params: dict[str, Any]) -> None:
 
 
 def validate_interrogation(params: dict[str, Any]) -> None:
-    """T3: models, split, image counts, digits for the grid, IG settings and the attack."""
+    """T3: backbones and seeds of the matched pairs, split, image counts, digits for the grid,
+    IG settings and the attack."""
     from lazy_artist.attacks.fgsm import check_epsilon
     from lazy_artist.interpret.integrated_gradients import BASELINES
+    from lazy_artist.zoo import parse_backbone_selection
 
-    _interpreted_models(params)
+    parse_backbone_selection(params["backbones"])  # "all" or known backbone names
+    if params["n_seeds"] is not None:
+        _at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
     _independent_split(params)
     for name in ("n_images", "ig_images"):
         _at_least(params, name, 1, N_TEST_IMAGES, f" (a split has at most {N_TEST_IMAGES} images)")

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from lazy_artist.interpret.filters import gaussian_blur
-from lazy_artist.interpret.hooks import layer_output
+from lazy_artist.interpret.hooks import PENULTIMATE, get_module, layer_output
 
 Objective = Callable[[torch.Tensor, int], torch.Tensor]
 
@@ -125,6 +125,73 @@ def objective_values(
             values = score(layer_output(model, layer, batch), topk)
             rows.append((values if channels is None else values[:, list(channels)]).cpu().numpy())
     return np.concatenate(rows)
+
+
+@dataclass
+class ObjectiveTable:
+    """Every listed objective of every channel of several layers on a dataset, from one
+    forward pass per batch: ``scores[layer][objective]`` is (N, C); ``positions[layer]`` is the
+    layer map's H*W (1 for a vector layer, where every objective is the unit's value)."""
+
+    scores: dict[str, dict[str, np.ndarray]]
+    positions: dict[str, int]
+
+
+def objective_tables(
+    model: nn.Module,
+    layers: Sequence[str],
+    objectives: Sequence[str],
+    images: torch.Tensor | np.ndarray,
+    topk: int = ActMaxConfig.topk,
+    batch_size: int = 512,
+) -> ObjectiveTable:
+    """What :func:`objective_values` gives per (layer, objective), for all of them at once:
+    conv outputs are captured by hooks during one ``features()`` pass (a full forward when a
+    layer is not reached by it), so the cost is one forward per batch, not one per layer and
+    objective."""
+    scorers = {name: get_objective(name) for name in objectives}
+    convs = [layer for layer in layers if layer != PENULTIMATE]
+    device = next(model.parameters()).device
+    captured: dict[str, torch.Tensor] = {}
+
+    def keep(layer: str) -> Callable[..., None]:
+        def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+            captured[layer] = output
+
+        return hook
+
+    handles = [get_module(model, layer).register_forward_hook(keep(layer)) for layer in convs]
+    rows: dict[str, dict[str, list[np.ndarray]]] = {
+        layer: {name: [] for name in scorers} for layer in layers
+    }
+    positions: dict[str, int] = {}
+    try:
+        with torch.no_grad():
+            for start in range(0, len(images), batch_size):
+                batch = torch.as_tensor(images[start : start + batch_size]).float().to(device)
+                captured.clear()
+                # features() runs the conv layers on its way to the penultimate vector.
+                if callable(getattr(model, PENULTIMATE, None)):
+                    captured[PENULTIMATE] = model.features(batch)
+                if any(layer not in captured for layer in layers):
+                    model(batch)
+                for layer in layers:
+                    if layer not in captured:
+                        raise KeyError(f"layer {layer!r} produced no output for this model")
+                    acts = captured[layer]
+                    positions[layer] = int(np.prod(acts.shape[2:])) if acts.ndim == 4 else 1
+                    for name, score in scorers.items():
+                        rows[layer][name].append(score(acts, topk).float().cpu().numpy())
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ObjectiveTable(
+        scores={
+            layer: {name: np.concatenate(chunks) for name, chunks in per.items()}
+            for layer, per in rows.items()
+        },
+        positions=positions,
+    )
 
 
 class _RedirectedReLU(torch.autograd.Function):

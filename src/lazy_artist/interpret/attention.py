@@ -107,7 +107,7 @@ class RatioSummary:
         return dict(self.__dict__)
 
 
-def _quantiles(values: np.ndarray, q: list[float]) -> np.ndarray:
+def order_quantiles(values: np.ndarray, q: list[float]) -> np.ndarray:
     # Sample values, not interpolations: an interpolation next to an infinite ratio is NaN.
     return np.quantile(values, q, method="inverted_cdf")
 
@@ -122,9 +122,9 @@ def summarise_ratios(means: RegionMeans, n_boot: int = 1000, seed: int = 0) -> R
     ratios = means.ratios()
     n = len(ratios)
     boot = [means.pooled_ratio(index) for index in _bootstrap_indices(n, n_boot, seed)]
-    low, high = _quantiles(np.array(boot), [0.025, 0.975]) if n else (np.nan, np.nan)
+    low, high = order_quantiles(np.array(boot), [0.025, 0.975]) if n else (np.nan, np.nan)
     defined = ratios[~np.isnan(ratios)]
-    q1, median, q3 = _quantiles(defined, [0.25, 0.5, 0.75]) if len(defined) else (np.nan,) * 3
+    q1, median, q3 = order_quantiles(defined, [0.25, 0.5, 0.75]) if len(defined) else (np.nan,) * 3
     return RatioSummary(
         pooled=means.pooled_ratio() if n else float("nan"),
         ci_low=float(low),
@@ -160,5 +160,5 @@ def pooled_difference(
         first.pooled_ratio(index) - second.pooled_ratio(index)
         for index in _bootstrap_indices(n, n_boot, seed)
     ]
-    low, high = _quantiles(np.array(boot), [0.025, 0.975])
+    low, high = order_quantiles(np.array(boot), [0.025, 0.975])
     return Difference(first.pooled_ratio() - second.pooled_ratio(), float(low), float(high), n)

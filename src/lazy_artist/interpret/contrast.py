@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lazy_artist.data.canvas import N_CLASSES, CanvasSplit, colourise, grayscale, quantise
+from lazy_artist.data.canvas import (
+    N_CLASSES,
+    CanvasSplit,
+    check_bg_range,
+    colourise,
+    grayscale,
+    quantise,
+)
 
 
 @dataclass
@@ -30,11 +37,15 @@ def conflicting_colours(
     return np.where(np.asarray(colours) != labels, colours, redrawn).astype(np.int64)
 
 
-def _painted(split: CanvasSplit, colours: np.ndarray, seed: int) -> CanvasSplit:
+def _painted(
+    split: CanvasSplit, colours: np.ndarray, seed: int, bg_range: tuple[float, float]
+) -> CanvasSplit:
     # The same seed for both colourings: the rng draws backgrounds and noise in the same order,
     # so the two images of a pair differ only where the stroke is.
-    images = quantise(colourise(split.digits, colours, np.random.default_rng(seed)))
-    gray = quantise(grayscale(split.digits, np.random.default_rng(seed)))
+    images = quantise(
+        colourise(split.digits, colours, np.random.default_rng(seed), bg_range=bg_range)
+    )
+    gray = quantise(grayscale(split.digits, np.random.default_rng(seed), bg_range=bg_range))
     return CanvasSplit(
         images=images,
         gray=gray,
@@ -45,12 +56,19 @@ def _painted(split: CanvasSplit, colours: np.ndarray, seed: int) -> CanvasSplit:
     )
 
 
-def colour_pairs(split: CanvasSplit, seed: int = 0) -> ColourPairs:
-    """Aligned and conflicting versions of every image of ``split``."""
+def colour_pairs(
+    split: CanvasSplit, *, bg_range: tuple[float, float], seed: int = 0
+) -> ColourPairs:
+    """Aligned and conflicting versions of every image of ``split``, painted on backgrounds
+    from ``bg_range``: pass the canvas's own (``Canvas.bg_range``, T0's ``bg_range``), so the
+    pairs come from the distribution the models were trained and tested on. There is no
+    default on purpose: the module constant would silently disagree with a canvas built with
+    another range."""
     conflicting = conflicting_colours(split.labels, split.colours, np.random.default_rng([seed, 1]))
+    bg_range = check_bg_range(bg_range)
     return ColourPairs(
-        aligned=_painted(split, split.labels.astype(np.int64), seed),
-        conflicting=_painted(split, conflicting, seed),
+        aligned=_painted(split, split.labels.astype(np.int64), seed, bg_range),
+        conflicting=_painted(split, conflicting, seed, bg_range),
     )
 
 

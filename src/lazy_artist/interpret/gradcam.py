@@ -16,8 +16,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lazy_artist.interpret.hooks import conv_layer_names, get_module
+from lazy_artist.interpret.hooks import capture_output, conv_layer_names, get_module
 from lazy_artist.interpret.outputs import as_targets, target_scores
+from lazy_artist.precision import channels_last
 
 
 @dataclass
@@ -26,6 +27,8 @@ class GradCam:
     raw: np.ndarray  # (N, H, W) upsampled ReLU(weighted sum), before normalisation
     targets: np.ndarray  # (N,) the class each map explains
     probabilities: np.ndarray  # (N, classes) the model's softmax on the inputs
+    layer: str = ""  # the conv layer whose activations weighted the map
+    resolution: tuple[int, int] = (0, 0)  # (h, w) of that layer's maps, before upsampling
 
 
 def last_conv_layer(model: nn.Module) -> str:
@@ -63,9 +66,11 @@ def grad_cam(
     images = torch.as_tensor(images).float()
     targets_all = None if target is None or isinstance(target, int) else torch.as_tensor(target)
     raw, chosen, probs = [], [], []
+    resolution = (0, 0)
     model.eval()
     for start in range(0, len(images), batch_size):
-        x = images[start : start + batch_size].to(device).clone()
+        # Channels-last: the faster convolution layout on CPU, the same values.
+        x = channels_last(images[start : start + batch_size].to(device).clone())
         store: dict[str, torch.Tensor] = {}
 
         def keep_gradient(grad: torch.Tensor, store: dict = store) -> None:
@@ -93,6 +98,7 @@ def grad_cam(
         activation, gradient = store["activation"].detach(), store["gradient"].detach()
         if activation.ndim != 4:
             raise ValueError(f"layer {layer!r} outputs {tuple(activation.shape)}, not conv maps")
+        resolution = (int(activation.shape[-2]), int(activation.shape[-1]))
         weights = gradient.mean(dim=(2, 3), keepdim=True)
         cam = F.relu((weights * activation).sum(dim=1))
         raw.append(upsample(cam, tuple(images.shape[-2:])).cpu())
@@ -104,4 +110,23 @@ def grad_cam(
         raw=raw_maps.numpy(),
         targets=torch.cat(chosen).numpy(),
         probabilities=torch.cat(probs).numpy(),
+        layer=layer,
+        resolution=resolution,
     )
+
+
+def map_resolution(
+    model: nn.Module, sample: torch.Tensor | np.ndarray, layer: str | None = None
+) -> tuple[int, int]:
+    """(h, w) of the maps Grad-CAM weights at ``layer`` (default: the last conv layer) for
+    inputs shaped like ``sample`` (one image or a batch): what a map's detail is limited to
+    before it is upsampled to the input size."""
+    layer = layer or last_conv_layer(model)
+    x = torch.as_tensor(sample).float()
+    x = x[None] if x.ndim == 3 else x[:1]
+    with torch.no_grad(), capture_output(model, layer) as captured:
+        model(x.to(next(model.parameters()).device))
+    shape = captured["output"].shape
+    if len(shape) != 4:
+        raise ValueError(f"layer {layer!r} outputs {tuple(shape)}, not conv maps")
+    return int(shape[-2]), int(shape[-1])

@@ -17,6 +17,7 @@ from torch import nn
 
 from lazy_artist.interpret.filters import gaussian_blur
 from lazy_artist.interpret.outputs import as_targets, target_scores
+from lazy_artist.precision import channels_last
 
 BLUR_SIGMA = 4.0  # strong enough to erase the stroke's shape, keeps the mean colours
 
@@ -110,7 +111,9 @@ def integrated_gradients(
         )
         total = torch.zeros_like(x)
         for alpha, weight in zip(alphas.tolist(), weights.tolist(), strict=True):
-            point = (base + alpha * (x - base)).requires_grad_(True)
+            # Channels-last: oneDNN's preferred convolution layout, about 2x faster input
+            # gradients on CPU for the same values (lazy_artist.precision).
+            point = channels_last(base + alpha * (x - base)).requires_grad_(True)
             with torch.enable_grad():
                 score = target_scores(model(point), batch_target, output)
                 (grad,) = torch.autograd.grad(score.sum(), point)

@@ -72,7 +72,7 @@ def prototype_grid(
     fig, axes = plt.subplots(
         len(layers),
         n_cols,
-        figsize=(PAGE_WIDTH_IN, len(layers) * (cell + 0.36) + 0.55),
+        figsize=(PAGE_WIDTH_IN, len(layers) * (cell + 0.5) + 0.55),
         gridspec_kw={"width_ratios": widths[:n_cols]},
         squeeze=False,
     )
@@ -273,34 +273,37 @@ def map_grid(
 VERDICT_COLOURS = {"correct": "#1a7f37", "used colour": "#c62828", "other error": "#8a6d00"}
 
 
-def ratio_distributions(
-    ratios: Mapping[str, Mapping[str, np.ndarray]],
-    pooled: Mapping[str, Mapping[str, float]],
-    groups: Sequence[str] = ("aligned", "conflicting"),
-) -> Figure:
-    """Background/stroke ratio per image: a box (quartiles, whiskers at 1.5 IQR, outliers not
-    drawn) per (model, group) on a log axis (ratios are multiplicative: 0.5 and 2 sit equally far
-    from 1), with the group's pooled ratio as a white diamond. Maps with nothing on the stroke
-    (ratio +inf) and ratios beyond the axis are drawn at its top edge, and each box is labelled
-    with how many images that is, so one model's heavy tail cannot flatten the others' boxes."""
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN * 0.8, 3.1))
-    arrays = [
-        np.asarray(per_group[group], float) for per_group in ratios.values() for group in groups
-    ]
+def _ratio_range(
+    arrays: Sequence[np.ndarray], pooled_values: Sequence[float]
+) -> tuple[float, float]:
+    """Log-axis limits from the finite positive ratios (1st..95th percentile), the pooled
+    ratios and 1, so one model's heavy tail cannot flatten the others' boxes."""
     finite = np.concatenate([np.ones(0), *(a[np.isfinite(a) & (a > 0)] for a in arrays)])
     finite = finite if len(finite) else np.ones(1)  # nothing finite: an axis around 1
-    pooled_values = [
-        v for per in pooled.values() for v in per.values() if v is not None and np.isfinite(v)
-    ]
-    top = 2.0 * max(float(np.percentile(finite, 95)), *pooled_values, 1.0)
-    bottom = 0.5 * min(float(np.percentile(finite, 1)), *pooled_values, 1.0)
+    shown = [v for v in pooled_values if v is not None and np.isfinite(v) and v > 0]
+    top = 2.0 * max(float(np.percentile(finite, 95)), *shown, 1.0)
+    bottom = 0.5 * min(float(np.percentile(finite, 1)), *shown, 1.0)
+    return bottom, top
+
+
+def _ratio_boxes(
+    ax,
+    ratios: Mapping[str, Mapping[str, np.ndarray]],
+    pooled: Mapping[str, Mapping[str, float]],
+    groups: Sequence[str],
+    limits: tuple[float, float],
+    per_seed: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+) -> None:
+    """One panel: a box per (model, group), the pooled ratio as a white diamond, each seed's
+    pooled ratio as a small black dot, and how many ratios lie beyond the top edge."""
+    bottom, top = limits
     positions, data, colours, hatches, diamonds, beyond = [], [], [], [], [], []
     for m, (model, per_group) in enumerate(ratios.items()):
         for g, group in enumerate(groups):
             values = np.asarray(per_group[group], float)
             values = values[~np.isnan(values)]
             beyond.append(int((values > top).sum()))
-            data.append(np.clip(values, bottom, top))
+            data.append(np.clip(values, bottom, top) if len(values) else np.ones(0))
             positions.append(m * (len(groups) + 1) + g)
             colours.append(model_colour(model))
             hatches.append("" if g == 0 else "///")
@@ -316,9 +319,18 @@ def ratio_distributions(
     for patch, colour, hatch in zip(boxes["boxes"], colours, hatches, strict=True):
         patch.set_facecolor((*colour, 0.55))
         patch.set_hatch(hatch)
+    if per_seed:
+        xs, ys = [], []
+        for position, (model, group) in zip(
+            positions, [(m, g) for m in ratios for g in groups], strict=True
+        ):
+            values = [v for v in per_seed[model][group] if np.isfinite(v)]
+            xs += list(position + np.linspace(-0.18, 0.18, len(values)) * (len(values) > 1))
+            ys += list(np.clip(values, bottom, top))
+        ax.scatter(xs, ys, marker="o", s=9, color="black", zorder=4, label="one seed")
     ax.scatter(
         positions,
-        diamonds,
+        np.clip(np.asarray(diamonds, float), bottom, top),
         marker="D",
         s=28,
         color="white",
@@ -342,13 +354,68 @@ def ratio_distributions(
             )
     ax.set_yscale("log")
     ax.set_ylim(bottom, top * 1.9)
-    ax.set_ylabel("background / stroke attention (log)")
     ax.grid(axis="y", alpha=0.3)
+
+
+def _group_legend(ax, groups: Sequence[str]) -> None:
     handles = [
         Patch(facecolor="white", edgecolor="black", hatch="" if g == 0 else "///", label=group)
         for g, group in enumerate(groups)
     ]
-    handles.append(ax.collections[-1])
+    handles += [c for c in ax.collections if c.get_label() in ("pooled ratio", "one seed")]
     ax.legend(handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def ratio_distributions(
+    ratios: Mapping[str, Mapping[str, np.ndarray]],
+    pooled: Mapping[str, Mapping[str, float]],
+    groups: Sequence[str] = ("aligned", "conflicting"),
+) -> Figure:
+    """Background/stroke ratio per image: a box (quartiles, whiskers at 1.5 IQR, outliers not
+    drawn) per (model, group) on a log axis (ratios are multiplicative: 0.5 and 2 sit equally far
+    from 1), with the group's pooled ratio as a white diamond. Maps with nothing on the stroke
+    (ratio +inf) and ratios beyond the axis are drawn at its top edge, and each box is labelled
+    with how many images that is, so one model's heavy tail cannot flatten the others' boxes."""
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN * 0.8, 3.1))
+    arrays = [np.asarray(per[g], float) for per in ratios.values() for g in groups]
+    limits = _ratio_range(arrays, [v for per in pooled.values() for v in per.values()])
+    _ratio_boxes(ax, ratios, pooled, groups, limits)
+    ax.set_ylabel("background / stroke attention (log)")
+    _group_legend(ax, groups)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_panels(
+    panels: Mapping[str, Mapping[str, object]],
+    groups: Sequence[str] = ("aligned", "conflicting"),
+) -> Figure:
+    """:func:`ratio_distributions` side by side, one panel per backbone, on one shared log
+    axis: ``panels[backbone]`` holds ``title``, ``ratios[model][group]`` (per-image ratios,
+    every seed's images together), ``pooled[model][group]`` (the seed-pooled ratio, a diamond)
+    and ``per_seed[model][group]`` (each seed's pooled ratio, a dot). Models are only compared
+    within a panel."""
+    arrays = [
+        np.asarray(per[g], float)
+        for panel in panels.values()
+        for per in panel["ratios"].values()
+        for g in groups
+    ]
+    pooled_values = [
+        v
+        for panel in panels.values()
+        for per in list(panel["pooled"].values()) + list(panel["per_seed"].values())
+        for values in per.values()
+        for v in np.atleast_1d(values)
+    ]
+    limits = _ratio_range(arrays, pooled_values)
+    fig, axes = plt.subplots(
+        1, max(len(panels), 1), figsize=(PAGE_WIDTH_IN, 3.2), sharey=True, squeeze=False
+    )
+    for ax, panel in zip(axes[0], panels.values(), strict=False):
+        _ratio_boxes(ax, panel["ratios"], panel["pooled"], groups, limits, panel["per_seed"])
+        ax.set_title(str(panel["title"]), fontsize=9)
+    axes[0, 0].set_ylabel("background / stroke attention (log)")
+    _group_legend(axes[0, -1], groups)
     fig.tight_layout()
     return fig

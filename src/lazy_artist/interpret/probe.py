@@ -44,14 +44,18 @@ def layer_selectivity(
     channel's spatially averaged activation. Measure on a split where colour and digit vary
     independently (hard test, conflict validation), never on the easy ones."""
     layers = list(layers) if layers is not None else probe_layer_names(model)
-    probes = {}
-    for layer in layers:
-        acts = layer_activations(model, layer, images)
-        probes[layer] = LayerProbe(
-            selectivity=colour_digit_selectivity(acts, colours, digits),
-            active=acts.astype(np.float64).var(axis=0) > SILENT_VARIANCE,
-        )
-    return probes
+    return {
+        layer: probe_activations(layer_activations(model, layer, images), colours, digits)
+        for layer in layers
+    }
+
+
+def probe_activations(acts: np.ndarray, colours: np.ndarray, digits: np.ndarray) -> LayerProbe:
+    """One layer's probe from its (N, U) spatially averaged activations."""
+    return LayerProbe(
+        selectivity=colour_digit_selectivity(acts, colours, digits),
+        active=np.asarray(acts, dtype=np.float64).var(axis=0) > SILENT_VARIANCE,
+    )
 
 
 def pooled_share(per_layer: dict[str, LayerProbe]) -> float:
@@ -95,3 +99,9 @@ def prototype_vs_exemplar(
         model, prototypes.layer, prototypes.objective, images, prototypes.channels, topk=topk
     )
     return prototypes.values - real.max(axis=0)
+
+
+def margins_against(prototypes: Prototypes, real: np.ndarray) -> np.ndarray:
+    """As :func:`prototype_vs_exemplar`, from the objective of every channel on every real image
+    already computed (``real``: (N, C) for all the layer's channels)."""
+    return prototypes.values - np.asarray(real)[:, prototypes.channels].max(axis=0)

@@ -28,6 +28,7 @@ from lazy_artist.methods.counterfactual import (
     random_other_colours,
     random_palette_colours,
     recolour,
+    stroke_mask,
 )
 from lazy_artist.methods.hparams import hparams_for
 from lazy_artist.models import build_model
@@ -102,12 +103,13 @@ def input_gradient_penalty(
     return losses.mean(), grad.pow(2).sum(dim=(1, 2, 3)).mean()
 
 
-def background_saliency_penalty(
+def chroma_saliency_penalty(
     network: nn.Module, x: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(mean CE, masked chroma saliency): the input gradient of the true-class logit, centred across
-    colour channels (what remains changes hue, not brightness), squared and summed over the pixels
-    where ``mask`` is 1, averaged over images. Differentiable (double backprop)."""
+    colour channels (what remains changes hue at constant mean intensity, not brightness), squared
+    and summed over the pixels where ``mask`` is 1, averaged over images. Differentiable (double
+    backprop), so the penalty trains the weights."""
     x = x.detach().requires_grad_(True)
     logits = network(x)
     score = logits.gather(1, labels[:, None]).sum()
@@ -136,15 +138,47 @@ def exponentiated_gradient_step(
 
 
 def generalised_ce(logits: torch.Tensor, labels: torch.Tensor, q: float) -> torch.Tensor:
-    """Per-sample GCE (1 - p_y^q) / q (Zhang & Sabuncu 2018): emphasises samples already easy,
-    which makes LfF's auxiliary model latch onto the shortcut."""
+    """Per-sample GCE (1 - p_y^q) / q (Zhang & Sabuncu 2018), the closed form of Nam et al.'s
+    eq. (2). Its gradient is p_y^q times CE's, so samples the model already finds easy weigh
+    more: LfF's auxiliary model latches onto the shortcut. (LfF's reference code writes it as
+    CE * q * p_y^q with p_y detached, whose gradient is q times this one: the same direction,
+    a learning-rate factor apart; we keep the paper's closed form.)"""
     p_y = F.softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1)
     return (1.0 - p_y.clamp(min=1e-8).pow(q)) / q
 
 
 def lff_weights(loss_biased: torch.Tensor, loss_debiased: torch.Tensor) -> torch.Tensor:
-    """Relative difficulty CE_b / (CE_b + CE_d): near 1 where the biased model fails."""
+    """Relative difficulty W = L_b / (L_b + L_d) (Nam et al. eq. 3, the reference code's 1e-8
+    guard): near 1 where the biased model fails and the debiased one does not."""
     return loss_biased / (loss_biased + loss_debiased + 1e-8)
+
+
+def ema_update(
+    ema: torch.Tensor, index: torch.Tensor, loss: torch.Tensor, first: torch.Tensor, alpha: float
+) -> None:
+    """In place, LfF's per-sample loss EMA: ``ema[i] <- alpha ema[i] + (1 - alpha) loss`` for a
+    sample seen before, ``ema[i] <- loss`` where ``first`` (its first visit; the reference code's
+    ``1 - alpha * updated`` factor), so an average never starts biased toward zero."""
+    keep = torch.where(first, torch.zeros_like(loss), torch.full_like(loss, alpha))
+    ema[index] = keep * ema[index] + (1.0 - keep) * loss
+
+
+def class_max_normalised(
+    ema: torch.Tensor,
+    sample_labels: torch.Tensor,
+    index: torch.Tensor,
+    labels: torch.Tensor,
+    n_classes: int = N_CLASSES,
+) -> torch.Tensor:
+    """``ema[index]`` divided, per sample, by the largest EMA among the training samples of its
+    class (LfF's class-wise normalisation, the reference code's ``max_loss(c)``).
+    ``sample_labels`` holds each training sample's label (-1 before it is first seen: an unseen
+    sample's EMA is 0 and losses are non-negative, so it cannot change a class maximum)."""
+    known = sample_labels >= 0
+    class_max = torch.zeros(n_classes, dtype=ema.dtype, device=ema.device).scatter_reduce(
+        0, sample_labels.clamp(min=0), torch.where(known, ema, torch.zeros_like(ema)), "amax"
+    )
+    return ema[index] / class_max[labels].clamp(min=1e-8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,6 +218,7 @@ class Algorithm(nn.Module):
         # Repainted digits get the training canvas's background range (the trainer sets it from
         # canvas.meta["bg_range"]), so counterfactuals come from the canvas's own distribution.
         self.bg_range: tuple[float, float] = BG_RANGE
+        self.backward_passes = 0  # counted by step()
         self._optimisers: list[torch.optim.Optimizer] = []
         self._schedulers: list[torch.optim.lr_scheduler.LRScheduler] = []
         self.optimiser = self.make_optimiser(self.network.parameters())
@@ -228,8 +263,10 @@ class Algorithm(nn.Module):
         rather than one of 2B: measured ~1.4x faster on CPU (smaller activations stay in cache)."""
         return function(batch.images), function(self.counterfactual(batch))
 
-    @staticmethod
-    def step(loss: torch.Tensor, *optimisers: torch.optim.Optimizer) -> None:
+    def step(self, loss: torch.Tensor, *optimisers: torch.optim.Optimizer) -> None:
+        """One backward pass of ``loss`` and one update of each optimiser; counted in
+        ``backward_passes`` (T4 reports compute per method: DANN's adversary-only steps count)."""
+        self.backward_passes += 1
         for optimiser in optimisers:
             optimiser.zero_grad(set_to_none=True)
         # The backward pass outside autocast (PyTorch's advice): its ops take the forward's dtypes.
@@ -292,21 +329,48 @@ class GrayOracle(ERM):
     batch_fields = ("gray", "labels")
 
 
+def colour_aug_effective_bias(p: float, aligned: float, n_colours: int = N_CLASSES) -> float:
+    """Share of augmented training digits still painted their own (dominant) colour when a
+    fraction ``p`` is recoloured uniformly over ``n_colours`` and the rest keep the canvas's
+    colours, ``aligned`` of which are dominant: p / n_colours + (1 - p) aligned. Chance is
+    1 / n_colours (p = 1); STUDY.md's p = 0.9 on the 95% canvas leaves 18.5%."""
+    return p / n_colours + (1.0 - p) * aligned
+
+
 @_register
 class ColourAug(ERM):
-    """Recolour a fraction p of each batch with a uniformly random palette colour."""
+    """Recolour a fraction p of each batch with a uniformly random palette colour (the digit's own
+    colour included, as STUDY.md specifies). The rest keep the canvas's colour, so the augmented
+    stream is still biased (:func:`colour_aug_effective_bias`): each step reports the measured
+    share ``own_colour``, and T4 records it beside the expected value."""
 
     name = "colour_aug"
     privileged = "colour_generator"
-    batch_fields = ("images", "labels", "digits")
+    batch_fields = ("images", "labels", "digits", "colours")
 
-    def inputs(self, batch: Batch) -> torch.Tensor:
+    def augment(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(the augmented images, the stroke colour of each; None without ``batch.colours``)."""
         x, gen = batch.images, batch.generator
         chosen = torch.rand(len(x), generator=gen, device=gen.device) < self.hparams["p"]
-        new = recolour(
-            batch.digits, random_palette_colours(len(x), gen), gen, bg_range=self.bg_range
-        )
-        return torch.where(chosen.to(x.device).view(-1, 1, 1, 1), new, x)
+        colours = random_palette_colours(len(x), gen)
+        new = recolour(batch.digits, colours, gen, bg_range=self.bg_range)
+        chosen = chosen.to(x.device)
+        images = torch.where(chosen.view(-1, 1, 1, 1), new, x)
+        if batch.colours is None:
+            return images, None
+        return images, torch.where(chosen, colours.to(x.device), batch.colours)
+
+    def inputs(self, batch: Batch) -> torch.Tensor:
+        return self.augment(batch)[0]
+
+    def update(self, batch: Batch, epoch: int) -> dict[str, float]:
+        x, colours = self.augment(batch)
+        loss = F.cross_entropy(self.network(x), batch.labels)
+        self.step(loss, self.optimiser)
+        if colours is None:
+            return {"loss": loss.item()}
+        own = (colours == batch.labels).float().mean()
+        return {"loss": loss.item(), "own_colour": own.item()}
 
 
 @_register
@@ -383,21 +447,40 @@ class LogitConsistency(Algorithm):
 
 @_register
 class DANN(Algorithm):
-    """Domain-adversarial training against the binary label "stroke painted the digit's dominant
-    colour" (vs counter-example): a gradient-reversal layer on the embedding, and ``disc_steps``
-    adversary-only steps on the detached embedding before each joint step."""
+    """Domain-adversarial training (Ganin et al. 2016) against the seeds' binary nuisance label
+    "stroke painted the digit's dominant colour" (vs counter-example), STUDY.md's DANN: a
+    gradient-reversal layer on the embedding whose strength follows Ganin's ramp, and
+    ``disc_steps`` adversary-only steps on the detached embedding before each joint step.
+
+    The binary label says whether colour and digit agree, not which colour the stroke has, so
+    an embedding can keep the colour and still leave this adversary at chance: it cannot remove
+    the colour cue. :class:`DANNColour` is the variant that can."""
 
     name = "dann"
     privileged = "nuisance_labels"
     batch_fields = ("images", "labels", "colours")
+    n_domains: ClassVar[int] = 2
 
     def __init__(self, hparams: Mapping[str, Any], *args: Any, **kwargs: Any) -> None:
         super().__init__(hparams, *args, **kwargs)
-        embedding = self.network.fc.in_features
         width = self.hparams["adv_width"]
-        self.adversary = nn.Sequential(nn.Linear(embedding, width), nn.ReLU(), nn.Linear(width, 2))
+        inputs = self.network.fc.in_features + self.condition_width()
+        self.adversary = nn.Sequential(
+            nn.Linear(inputs, width), nn.ReLU(), nn.Linear(width, self.n_domains)
+        )
         self.adv_optimiser = self.make_optimiser(self.adversary.parameters())
         self._total_steps, self._steps_done = 1, 0  # set by prepare(); drive the reversal ramp
+
+    def condition_width(self) -> int:
+        """Extra adversary inputs beside the embedding (none here)."""
+        return 0
+
+    def domain_labels(self, batch: Batch) -> torch.Tensor:
+        """The adversary's target: 1 where the stroke has the digit's dominant colour."""
+        return (batch.colours == batch.labels).long()
+
+    def adversary_logits(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
+        return self.adversary(z)
 
     def prepare(self, total_steps: int, n_train: int) -> None:
         super().prepare(total_steps, n_train)
@@ -410,16 +493,16 @@ class DANN(Algorithm):
 
     def update(self, batch: Batch, epoch: int) -> dict[str, float]:
         hp, y = self.hparams, batch.labels
-        dominant = (batch.colours == y).long()
+        target = self.domain_labels(batch)
         z = self.network.features(batch.images)
         # Adversary-only steps: the detached embedding keeps the feature extractor out of them.
         z_fixed = z.detach()
         for _ in range(hp["disc_steps"]):
-            disc_loss = F.cross_entropy(self.adversary(z_fixed), dominant)
+            disc_loss = F.cross_entropy(self.adversary_logits(z_fixed, batch), target)
             self.step(disc_loss, self.adv_optimiser)
         ce = F.cross_entropy(self.network.fc(z), y)
         strength = self.reversal_strength()
-        adv = F.cross_entropy(self.adversary(grad_reverse(z, strength)), dominant)
+        adv = F.cross_entropy(self.adversary_logits(grad_reverse(z, strength), batch), target)
         loss = ce + hp["lambda_adv"] * adv
         self.step(loss, self.optimiser, self.adv_optimiser)
         self._steps_done += 1
@@ -433,17 +516,63 @@ class DANN(Algorithm):
 
 
 @_register
+class DANNColour(DANN):
+    """DANN whose adversary predicts the stroke colour itself (10-way) from the embedding: the
+    target that encodes the colour, so reversing its gradient pushes the colour out.
+
+    On the biased canvas the colour is the digit for most images, so an adversary that sees only
+    the embedding also learns to read the *digit* from it, and reversing its gradient would push
+    the shape out too (the seeds' reason for their binary label). With ``adv_condition="label"``
+    (the default) the adversary also gets the one-hot label, as in conditional DANN (Li et al.
+    2018, DomainBed's CDANN): it then predicts the colour given the digit, and the embedding is
+    pushed only to carry no colour information beyond what the digit implies. ``"none"`` is
+    Ganin's unconditional adversary."""
+
+    name = "dann_colour"
+    privileged = "nuisance_labels"
+    n_domains = N_CLASSES
+
+    def condition_width(self) -> int:
+        return N_CLASSES if self.hparams["adv_condition"] == "label" else 0
+
+    def domain_labels(self, batch: Batch) -> torch.Tensor:
+        return batch.colours
+
+    def adversary_logits(self, z: torch.Tensor, batch: Batch) -> torch.Tensor:
+        if self.hparams["adv_condition"] == "label":
+            onehot = F.one_hot(batch.labels, N_CLASSES).to(z.dtype)
+            z = torch.cat([z, onehot], dim=1)
+        return self.adversary(z)
+
+
+@_register
 class SaliencyPenalty(Algorithm):
-    """CE + lambda * chroma saliency of the true-class logit on background pixels (the mask comes
-    from the digit intensity: a < mask_threshold)."""
+    """CE + lambda * chroma saliency of the true-class logit (:func:`chroma_saliency_penalty`)
+    on the pixels of ``region``.
+
+    The canvas paints ``bg (1 - a) + a colour``: the background is gray (a per-image level, the
+    same in all three channels) and the colour lives only in the stroke's chroma. So the default
+    ``region="stroke"`` (``a >= mask_threshold``) penalises the input gradient's deviation from
+    its channel mean where the colour is: to first order the logit may not change when a stroke
+    pixel's hue changes at constant mean intensity, while its response to intensity (the shape)
+    is left free. ``region="background"`` (``a < mask_threshold``) is STUDY.md's and the seeds'
+    mask: there the images have no chroma to read, so it leaves the colour cue in place (kept as
+    a named variant, never swept)."""
 
     name = "saliency_penalty"
     privileged = "nuisance_labels"
     batch_fields = ("images", "labels", "digits")
 
+    def mask(self, batch: Batch) -> torch.Tensor:
+        threshold = self.hparams["mask_threshold"]
+        if self.hparams["region"] == "stroke":
+            return stroke_mask(batch.digits, threshold)
+        return background_mask(batch.digits, threshold)
+
     def update(self, batch: Batch, epoch: int) -> dict[str, float]:
-        mask = background_mask(batch.digits, self.hparams["mask_threshold"])
-        ce, penalty = background_saliency_penalty(self.network, batch.images, batch.labels, mask)
+        ce, penalty = chroma_saliency_penalty(
+            self.network, batch.images, batch.labels, self.mask(batch)
+        )
         loss = ce + self.hparams["lambda_sal"] * penalty
         self.step(loss, self.optimiser)
         return {"loss": loss.item(), "ce": ce.item(), "saliency": penalty.item()}
@@ -463,10 +592,29 @@ class InputGradient(Algorithm):
         return {"loss": loss.item(), "ce": ce.item(), "grad_penalty": penalty.item()}
 
 
+def l2_penalty(parameters: Iterable[nn.Parameter]) -> torch.Tensor:
+    """(1/2) sum of squared weights: its gradient is the weights themselves, so ``lambda`` times it
+    is classic (coupled) weight decay ``lambda``, the form Sagawa et al.'s code uses."""
+    return 0.5 * sum(p.pow(2).sum() for p in parameters)
+
+
 @_register
 class GroupDRO(Algorithm):
-    """Online GroupDRO (Sagawa et al. 2020) over digit x (aligned / conflicting): 20 groups whose
-    weights follow exponentiated gradient ascent on the group losses."""
+    """Online GroupDRO (Sagawa et al. 2020, Algorithm 1) over digit x (aligned / conflicting): 20
+    groups whose weights q follow exponentiated-gradient ascent on the batch's group losses
+    (q_g <- q_g exp(eta loss_g), renormalised; a group absent from the batch has loss 0, as in
+    the reference code; its optional group adjustment C / sqrt(n_g) is off, as in its default),
+    and the network descends q . group losses plus its own l2 penalty.
+
+    The paper finds DRO only helps worst-group accuracy with strong regularisation (an l2
+    penalty far above the usual, or early stopping): a network that fits every training point,
+    the few conflicting ones included, has no group loss left to reweight. Weight decay belongs
+    to the backbone's recipe (one value for every method), so GroupDRO carries its penalty in
+    its loss as ``l2_penalty`` (coupled decay: gradient l2_penalty * theta, on every network
+    weight). Its default 1e-3 is ten times the customary 1e-4, the paper's "strong" end in the
+    Adam regime (coupled decay under Adam is rescaled by the gradient's second moment, so
+    SGD's 0.1-1 would stop training); the sweep draws 1e-4 to 1e-2. Early stopping is the
+    checkpoint selection every run already has."""
 
     name = "group_dro"
     privileged = "nuisance_labels"
@@ -486,20 +634,28 @@ class GroupDRO(Algorithm):
         losses = F.cross_entropy(self.network(batch.images), batch.labels, reduction="none")
         per_group, _ = group_losses(losses, self.groups(batch.labels, batch.colours), self.n_groups)
         self.q.copy_(exponentiated_gradient_step(self.q, per_group, self.hparams["eta"]))
-        loss = (self.q * per_group).sum()
+        robust = (self.q * per_group).sum()
+        penalty = l2_penalty(self.network.parameters())
+        loss = robust + self.hparams["l2_penalty"] * penalty
         self.step(loss, self.optimiser)
         return {
             "loss": loss.item(),
+            "robust": robust.item(),
             "ce": losses.mean().item(),
+            "l2": penalty.item(),
             "max_group_weight": self.q.max().item(),
         }
 
 
 @_register
 class LfF(Algorithm):
-    """Learning from Failure (Nam et al. 2020): an auxiliary biased model trained with generalised
-    CE, and ``network`` trained with per-sample weights CE_b / (CE_b + CE_d) computed from
-    exponential moving averages of each training sample's losses."""
+    """Learning from Failure (Nam et al. 2020, Algorithm 1): an auxiliary biased model trained
+    with generalised CE (``gce_q``, 0.7 in the paper) beside ``network``, which is trained with
+    per-sample weights W = L_b / (L_b + L_d). L_b and L_d are exponential moving averages
+    (``ema_alpha``) of each training sample's CE under the biased and the debiased model, kept
+    per sample by its training-split index, each divided by the largest average among the
+    training samples of the sample's class (the paper's class-wise normalisation), as in the
+    reference implementation (alinlab/LfF ``train.py``)."""
 
     name = "lff"
     privileged = "none"
@@ -509,33 +665,43 @@ class LfF(Algorithm):
         super().__init__(hparams, *args, **kwargs)
         self.biased = build_model(self.backbone, **self.backbone_kwargs)
         self.biased_optimiser = self.make_optimiser(self.biased.parameters())
-        self.register_buffer("ema_biased", torch.zeros(0))
-        self.register_buffer("ema_debiased", torch.zeros(0))
+        for name in ("ema_biased", "ema_debiased"):
+            self.register_buffer(name, torch.zeros(0))
+        self.register_buffer("seen", torch.zeros(0, dtype=torch.bool))
+        self.register_buffer("sample_labels", torch.zeros(0, dtype=torch.long))
 
     def prepare(self, total_steps: int, n_train: int) -> None:
         super().prepare(total_steps, n_train)
         device = self.ema_biased.device
         self.ema_biased = torch.zeros(n_train, device=device)
         self.ema_debiased = torch.zeros(n_train, device=device)
+        self.seen = torch.zeros(n_train, dtype=torch.bool, device=device)
+        self.sample_labels = torch.full((n_train,), -1, dtype=torch.long, device=device)
 
-    def _smoothed(
-        self, ema: torch.Tensor, index: torch.Tensor | None, loss: torch.Tensor
+    def relative_difficulty(
+        self, index: torch.Tensor, labels: torch.Tensor, ce_b: torch.Tensor, ce_d: torch.Tensor
     ) -> torch.Tensor:
-        if index is None or len(ema) == 0:  # no per-sample memory: use the batch's own losses
-            return loss
-        alpha = self.hparams["ema_alpha"]
-        ema[index] = alpha * ema[index] + (1.0 - alpha) * loss
-        return ema[index]
+        """Update both per-sample EMAs with this batch's (detached) CEs and return the weights
+        from the class-normalised averages."""
+        if index is None or len(self.seen) == 0:
+            raise ValueError(
+                "LfF needs batch.index and prepare(): its loss averages are per sample"
+            )
+        alpha, first = self.hparams["ema_alpha"], ~self.seen[index]
+        ema_update(self.ema_biased, index, ce_b, first, alpha)
+        ema_update(self.ema_debiased, index, ce_d, first, alpha)
+        self.seen[index] = True
+        self.sample_labels[index] = labels
+        norm_b = class_max_normalised(self.ema_biased, self.sample_labels, index, labels)
+        norm_d = class_max_normalised(self.ema_debiased, self.sample_labels, index, labels)
+        return lff_weights(norm_b, norm_d)
 
     def update(self, batch: Batch, epoch: int) -> dict[str, float]:
         x, y = batch.images, batch.labels
         logits_b, logits_d = self.biased(x), self.network(x)
         ce_b = F.cross_entropy(logits_b.detach(), y, reduction="none")
         ce_d = F.cross_entropy(logits_d, y, reduction="none")
-        weights = lff_weights(
-            self._smoothed(self.ema_biased, batch.index, ce_b),
-            self._smoothed(self.ema_debiased, batch.index, ce_d.detach()),
-        )
+        weights = self.relative_difficulty(batch.index, y, ce_b, ce_d.detach())
         loss_b = generalised_ce(logits_b, y, self.hparams["gce_q"]).mean()
         loss_d = (weights * ce_d).mean()
         self.step(loss_b + loss_d, self.optimiser, self.biased_optimiser)

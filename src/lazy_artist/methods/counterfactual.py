@@ -75,3 +75,9 @@ def background_mask(digits: torch.Tensor, threshold: float = 0.1) -> torch.Tenso
     """1 where the stroke intensity ``a`` is below ``threshold`` (background), else 0:
     (B, 1, 28, 28) float32, broadcastable over colour channels."""
     return (stroke_intensity(digits) < threshold).float()
+
+
+def stroke_mask(digits: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
+    """1 where the stroke intensity ``a`` is at least ``threshold`` (the painted stroke, where the
+    canvas puts the colour), else 0: the complement of :func:`background_mask`."""
+    return (stroke_intensity(digits) >= threshold).float()

@@ -62,11 +62,27 @@ DECISIONS: tuple[Decision, ...] = (
         "on validation at 3.4x the training speed",
     ),
     Decision(
-        "method hyper-parameters",
-        "methods/hparams.py defaults",
-        "the reference reports; earlier sessions' validation runs",
-        "the reference reports' values where they give one; DANN's reversal ramp added because "
-        "runs diverged (training loss) without it",
+        "method hyper-parameter defaults (draw 0)",
+        "methods/hparams.py",
+        "the reference reports; STUDY.md; earlier sessions' validation runs",
+        "the reference reports' and the papers' values where they give one (LfF q = 0.7, EMA "
+        "0.7; GroupDRO eta = 0.01); DANN's reversal ramp added because runs diverged (training "
+        "loss) without it",
+    ),
+    Decision(
+        "method hyper-parameters in use",
+        "t4.n_draws draws per method (methods/tuning.py); the full profile reads a tune build's",
+        "easy validation; conflict validation",
+        "the same number of draws for every method (DomainBed), each chosen on its backbone's "
+        "selection split (cheater_cnn: easy, lenet_cnn: conflict validation) from runs on a "
+        "seed the tables do not report",
+    ),
+    Decision(
+        "saliency mask and DANN-colour adversary",
+        "stroke chroma; adversary conditioned on the label",
+        "STUDY.md",
+        "the colour lives in the stroke's chroma (the background is gray); a colour adversary "
+        "that does not see the label also reads the digit, and reversing it removes the shape",
     ),
     Decision(
         "selection rules",

@@ -95,15 +95,24 @@ def run_grid(
     log: Callable[[str], None] = print,
     jobs: int = 1,
     executor: str = "auto",
+    backbone_hparams: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> dict[tuple[str, str, int], RunRecord]:
     """Train (or reuse) every planned run with its backbone's recipe (``jobs`` at once, see
     :func:`~lazy_artist.methods.executor.fit_many`; the same numbers for any ``jobs``), add
-    both rules' checkpoints to ``index`` and probe every checkpoint for colour following."""
+    both rules' checkpoints to ``index`` and probe every checkpoint for colour following.
+    ``backbone_hparams[backbone][method]`` (the tuning's choice) overrides ``hparams[method]``."""
     records = {}
     hparams = hparams or {}
+    backbone_hparams = backbone_hparams or {}
     specs = list(specs)
     requests = [
-        RunRequest(s.method, "grid", recipes[s.backbone], s.seed, hparams.get(s.method))
+        RunRequest(
+            s.method,
+            "grid",
+            recipes[s.backbone],
+            s.seed,
+            backbone_hparams.get(s.backbone, {}).get(s.method, hparams.get(s.method)),
+        )
         for s in specs
     ]
     fitted = fit_many(requests, {"grid": canvas}, device, memo, jobs, executor, log)
@@ -142,6 +151,7 @@ def _following_per_rule(
                 n_images=probe_images,
                 seed=record.spec.seed,
                 device=device,
+                bg_range=canvas.bg_range,
             )
         following[rule] = by_epoch[epoch]
     return following
@@ -189,6 +199,13 @@ def _method_row(runs: Sequence[RunRecord], rule: str) -> dict[str, Any]:
         "seeds": [run.spec.seed for run in runs],
         "selected_epochs": [run.result.selections[rule]["epoch"] for run in runs],
         "seconds_mean": float(np.mean([run.result.seconds for run in runs])),
+        # Compute: update() calls (the same for every method on a recipe), backward passes
+        # (DANN's adversary-only steps count) and the time spent in them.
+        "steps_mean": float(np.mean([run.result.steps for run in runs])),
+        "backward_passes_mean": _mean_or_none(
+            [run.result.extra.get("backward_passes") for run in runs]
+        ),
+        "train_seconds_mean": float(np.mean([run.result.train_seconds for run in runs])),
         # Rule-free: the first epoch whose hard accuracy reaches 70% (curves, never selection).
         "epochs_to_70_hard": epochs_to_reach(
             [run.result.history for run in runs], "acc_hard_test", 0.70
@@ -203,6 +220,85 @@ def _method_row(runs: Sequence[RunRecord], rule: str) -> dict[str, Any]:
         interval = mean_ci95(following)
         row.update(colour_following_mean=interval.mean, colour_following_ci95=interval.as_list())
     return row
+
+
+def _mean_or_none(values: Sequence[float | None]) -> float | None:
+    return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def relative_compute(
+    table: Mapping[str, Mapping[str, Mapping[str, dict[str, Any]]]],
+    reference: str = REFERENCE_METHOD,
+) -> None:
+    """In place: each row's steps, backward passes and training time as a multiple of the
+    reference method's (ERM's) on the same backbone (``*_vs_erm``; None without ERM)."""
+    for rules in table.values():
+        for rows in rules.values():
+            base = rows.get(reference)
+            for row in rows.values():
+                for name in ("steps", "backward_passes", "train_seconds"):
+                    mine, theirs = row.get(f"{name}_mean"), base and base.get(f"{name}_mean")
+                    row[f"{name}_vs_erm"] = mine / theirs if mine is not None and theirs else None
+
+
+def attach_tuning(
+    table: Mapping[str, Mapping[str, Mapping[str, dict[str, Any]]]],
+    chosen: Mapping[str, Mapping[str, Mapping[str, Any]]],
+) -> None:
+    """In place: each row's chosen ``hparams``, the number of ``draws`` behind them, the
+    chosen ``draw`` and the choice's ``hparams_source`` (:mod:`lazy_artist.methods.tuning`)."""
+    for backbone, rules in table.items():
+        for rows in rules.values():
+            for method, row in rows.items():
+                entry = chosen[backbone][method]
+                row.update(
+                    hparams=dict(entry["hparams"]),
+                    draws=entry["draws"],
+                    draw=entry["draw"],
+                    hparams_source=entry["source"],
+                )
+
+
+def augmentation_bias(
+    records: Mapping[tuple[str, str, int], RunRecord],
+    canvas: Canvas,
+    method: str = "colour_aug",
+) -> dict[str, dict[str, Any]]:
+    """Per backbone: colour augmentation's effective bias, the share of its augmented training
+    digits still painted their own colour, expected (from p and the canvas) and measured (the
+    runs' ``own_colour`` term, averaged over epochs and seeds), beside chance (1/10);
+    ``above_chance`` when the measured share exceeds chance by more than 3 binomial standard
+    errors of the images it counts."""
+    from lazy_artist.methods.algorithms import N_CLASSES, colour_aug_effective_bias
+
+    train = canvas["train"]
+    aligned = float(np.mean(train.colours == train.labels))
+    out: dict[str, dict[str, Any]] = {}
+    for (backbone, name, _), record in sorted(records.items()):
+        if name != method:
+            continue
+        entry = out.setdefault(backbone, {"p": [], "measured": [], "images": 0})
+        entry["p"].append(float(record.result.hparams["p"]))
+        entry["images"] += record.result.images_seen
+        entry["measured"].extend(
+            row["losses"]["own_colour"]
+            for row in record.result.history
+            if "own_colour" in row["losses"]
+        )
+    chance = 1.0 / N_CLASSES
+    result = {}
+    for backbone, entry in out.items():
+        measured = float(np.mean(entry["measured"])) if entry["measured"] else None
+        error = np.sqrt(chance * (1 - chance) / max(entry["images"], 1))
+        result[backbone] = {
+            "p": entry["p"][0],
+            "aligned_train": aligned,
+            "expected": colour_aug_effective_bias(entry["p"][0], aligned),
+            "measured": measured,
+            "chance": chance,
+            "above_chance": measured is not None and measured - chance > 3 * error,
+        }
+    return result
 
 
 def compare_winners(
@@ -433,11 +529,32 @@ def unconverged(
     ]
 
 
+COMPARISON_COLUMNS = [
+    "privileged information",
+    "method",
+    "easy val %",
+    "conflict val %",
+    "hard test %",
+    "follows colour %",
+    "selected epochs",
+    "hparam draws",
+    "backward passes (x ERM)",
+    "train s (x ERM)",
+]
+
+
+def _relative(value: float | None, ratio: float | None, digits: int) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:,.{digits}f}"
+    return text if ratio is None else f"{text} ({ratio:.2f}x)"
+
+
 def comparison_rows(
     rows: Mapping[str, Mapping[str, Any]], order: Sequence[str] = ()
 ) -> list[list[Any]]:
-    """Table rows (group, method, easy val, conflict val, hard, follows colour, epochs, wall s),
-    grouped by privileged information in :data:`~lazy_artist.methods.algorithms.GROUPS` order."""
+    """Table rows (:data:`COMPARISON_COLUMNS`), grouped by privileged information in
+    :data:`~lazy_artist.methods.algorithms.GROUPS` order."""
     from lazy_artist.methods.algorithms import GROUPS
 
     def cell(row: Mapping[str, Any], name: str) -> str:
@@ -459,7 +576,13 @@ def comparison_rows(
             cell(rows[name], "hard_test_acc"),
             cell(rows[name], "colour_following"),
             ", ".join(str(e) for e in rows[name]["selected_epochs"]),
-            rows[name]["seconds_mean"],
+            rows[name].get("draws", 1),
+            _relative(
+                rows[name].get("backward_passes_mean"), rows[name].get("backward_passes_vs_erm"), 0
+            ),
+            _relative(
+                rows[name].get("train_seconds_mean"), rows[name].get("train_seconds_vs_erm"), 1
+            ),
         ]
         for name in ranked
     ]

@@ -92,6 +92,17 @@ COMMON_SPECS: dict[str, HParam] = {
     "schedule": HParam("cosine", str, choices=("constant", "cosine")),
 }
 
+# Both DANN variants share these (they differ in the adversary's target).
+_DANN_SPECS: dict[str, HParam] = {
+    "lambda_adv": _weight(1.0, -1.0, 0.5),
+    "grl_strength": HParam(1.0, float, low=0.0, sample=_log_uniform(-1.0, 0.5)),
+    # Ganin et al.'s ramp of the reversal strength (gamma; 0 = constant). Without it the
+    # full-profile runs diverged in their first epoch (CE 157, the embedding blown up).
+    "grl_ramp": HParam(10.0, float, low=0.0, sample=_choice(0.0, 5.0, 10.0)),
+    "disc_steps": HParam(3, int, low=1, sample=_choice(1, 3, 5)),
+    "adv_width": HParam(128, int, low=1, sample=_choice(64, 128, 256)),
+}
+
 METHOD_SPECS: dict[str, dict[str, HParam]] = {
     "erm": {},
     "gray_oracle": {},
@@ -102,23 +113,33 @@ METHOD_SPECS: dict[str, dict[str, HParam]] = {
         "lambda_cons": _weight(0.5, -1.0, 0.5),
         "warmup_epochs": HParam(2, int, low=0, sample=_choice(0, 1, 2)),
     },
-    "dann": {
-        "lambda_adv": _weight(1.0, -1.0, 0.5),
-        "grl_strength": HParam(1.0, float, low=0.0, sample=_log_uniform(-1.0, 0.5)),
-        # Ganin et al.'s ramp of the reversal strength (gamma; 0 = constant). Without it the
-        # full-profile runs diverged in their first epoch (CE 157, the embedding blown up).
-        "grl_ramp": HParam(10.0, float, low=0.0, sample=_choice(0.0, 5.0, 10.0)),
-        "disc_steps": HParam(3, int, low=1, sample=_choice(1, 3, 5)),
-        "adv_width": HParam(128, int, low=1, sample=_choice(64, 128, 256)),
+    "dann": _DANN_SPECS,
+    "dann_colour": {
+        **_DANN_SPECS,
+        # The adversary also sees the one-hot label (conditional DANN): it predicts the colour
+        # given the digit, so the shape is not pushed out with the colour. "none": Ganin's
+        # unconditional adversary. A variant, not a tuned value: sweeps keep the default.
+        "adv_condition": HParam("label", str, choices=("label", "none")),
     },
     "saliency_penalty": {
         "lambda_sal": _weight(1.0, -1.0, 1.0),
-        # Pixels whose stroke intensity is below this are background (canvas digits are 0 there).
+        # Pixels whose stroke intensity is at least this are stroke (canvas digits are 0 on the
+        # background); the penalty covers ``region``.
         "mask_threshold": HParam(0.1, float, low=0.0, high=1.0, sample=_uniform(0.05, 0.3)),
+        # "stroke": where the canvas puts the colour (removes the cue); "background": STUDY.md's
+        # and the seeds' mask, where the images have no chroma. A variant: never swept.
+        "region": HParam("stroke", str, choices=("stroke", "background")),
     },
     "input_gradient": {"lambda_grad": _weight(0.1, -2.0, 0.0)},
-    "group_dro": {"eta": HParam(0.01, float, low=0.0, sample=_log_uniform(-3.0, -1.0))},
+    "group_dro": {
+        # Sagawa et al.'s step size of the group weights (their code's default 0.01).
+        "eta": HParam(0.01, float, low=0.0, sample=_log_uniform(-3.0, -1.0)),
+        # GroupDRO's own strong l2 penalty (coupled weight decay inside its loss; the recipe's
+        # weight_decay is shared by every method): see algorithms.GroupDRO for the scale.
+        "l2_penalty": HParam(1e-3, float, low=0.0, sample=_log_uniform(-4.0, -2.0)),
+    },
     "lff": {
+        # Nam et al.'s values for Colored MNIST: GCE q = 0.7, loss EMA 0.7.
         "gce_q": HParam(0.7, float, low=0.0, high=1.0, low_open=True, sample=_uniform(0.5, 0.9)),
         "ema_alpha": HParam(0.7, float, low=0.0, high=1.0, sample=_uniform(0.5, 0.95)),
     },
@@ -164,3 +185,30 @@ def random_hparams(method: str, seed: int) -> dict[str, Any]:
         stream = zlib.crc32(f"{method}/{name}".encode())
         values[name] = spec.sample(np.random.default_rng([stream, int(seed)]))
     return hparams_for(method, values)
+
+
+def own_hparams(method: str) -> dict[str, Any]:
+    """The method's own hparams with their defaults (not the common ones, which a backbone's
+    recipe owns)."""
+    _specs(method)
+    return {name: spec.default for name, spec in METHOD_SPECS[method].items()}
+
+
+def tunable(method: str) -> list[str]:
+    """The method's own hparams that a sweep draws (those with a sampler)."""
+    _specs(method)
+    return [name for name, spec in METHOD_SPECS[method].items() if spec.sample is not None]
+
+
+def sweep_draw(method: str, draw: int, pinned: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The method's own hparams of sweep draw ``draw``, DomainBed style: draw 0 is the defaults,
+    draw k >= 1 is :func:`random_hparams` (method, k) restricted to the method's own hparams
+    (the recipe owns the optimiser's). ``pinned`` values (``t4.hparams``) hold in every draw;
+    every value is range-checked."""
+    if isinstance(draw, bool) or not isinstance(draw, int) or draw < 0:
+        raise ValueError(f"draw must be an integer >= 0, got {draw!r}")
+    own = own_hparams(method)
+    values = own if draw == 0 else {k: random_hparams(method, draw)[k] for k in own}
+    values = {**values, **dict(pinned or {})}
+    checked = hparams_for(method, values)
+    return {name: checked[name] for name in own}

@@ -22,9 +22,12 @@ def colour_following(
     n_images: int | None = 2000,
     seed: int = 0,
     device: torch.device | str = "cpu",
+    *,
+    bg_range: tuple[float, float],
 ) -> float | None:
     """Pooled colour-following share of ``network`` on the first ``n_images`` of ``split``
-    (None: all); None for a gray-input network."""
+    (None: all), its digits repainted on backgrounds from ``bg_range`` (the canvas's own);
+    None for a gray-input network."""
     if input_kind == "gray":
         return None
     if input_kind != "colour":
@@ -34,7 +37,7 @@ def colour_following(
     network.eval()
     try:
         predictions = colour_probe_predictions(
-            network, split.digits[:count], seed=seed, device=device
+            network, split.digits[:count], seed=seed, device=device, bg_range=bg_range
         )
     finally:
         network.train(was_training)

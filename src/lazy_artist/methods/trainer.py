@@ -251,7 +251,8 @@ def train_algorithm(
         train_seconds=train_seconds,
         steps=epochs * n_batches,
         images_seen=epochs * n,
-        extra={"precision": precision},
+        # Backward passes (each followed by optimiser updates) over the run, for T4's compute.
+        extra={"precision": precision, "backward_passes": algorithm.backward_passes},
         selections=selections,
     )
 

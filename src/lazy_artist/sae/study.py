@@ -1,4 +1,4 @@
-"""T6 for one model and one configuration: train the SAE, score its features, intervene.
+"""T6 for one model: per configuration train the SAE, score its features, intervene.
 
 Data roles (the hard test set never trains or selects anything):
 
@@ -11,14 +11,16 @@ Data roles (the hard test set never trains or selects anything):
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from lazy_artist.interpret.selectivity import Selectivity, colour_digit_selectivity
-from lazy_artist.sae.activations import Config, Standardiser
+from lazy_artist.sae.activations import Config, Standardiser, collect_vectors, resolve_configs
 from lazy_artist.sae.autoencoder import SaeRun, SaeSettings, train_sae
 from lazy_artist.sae.interventions import Intervention, LayerSae, random_feature_sets
 from lazy_artist.sae.metrics import (
@@ -27,6 +29,10 @@ from lazy_artist.sae.metrics import (
     intervention_effect,
     sae_quality,
 )
+
+if TYPE_CHECKING:
+    from lazy_artist.data.canvas import CanvasSplit
+    from lazy_artist.zoo import StudyModel
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,13 @@ class Split:
     images: np.ndarray
     labels: np.ndarray
     colours: np.ndarray
+
+
+def model_splits(model: StudyModel, splits: Mapping[str, CanvasSplit]) -> dict[str, Split]:
+    """Each canvas split in the form ``model`` reads (colour or gray images)."""
+    return {
+        name: Split(model.inputs(data), data.labels, data.colours) for name, data in splits.items()
+    }
 
 
 @dataclass
@@ -137,8 +150,9 @@ def analyse_config(
 ) -> ConfigResult:
     bound, run = fit_layer_sae(network, config, train_vectors, sae_settings, device)
     quality = sae_quality(run.sae, bound.standardiser.transform(val_vectors))
-    val_logits = bound.logits(val.images)
-    spliced_logits = bound.logits(val.images, bound.reconstruction_edit())
+    val_logits = bound.logits_under(
+        val.images, {"before": None, "spliced": bound.reconstruction_edit()}
+    )
 
     codes = bound.image_codes(conflict.images)
     selectivity = colour_digit_selectivity(codes, conflict.colours, conflict.labels)
@@ -156,8 +170,8 @@ def analyse_config(
         bound=bound,
         run=run,
         quality=quality,
-        val_acc=float((val_logits.argmax(1) == val.labels).mean()),
-        spliced_val_acc=float((spliced_logits.argmax(1) == val.labels).mean()),
+        val_acc=float((val_logits["before"].argmax(1) == val.labels).mean()),
+        spliced_val_acc=float((val_logits["spliced"].argmax(1) == val.labels).mean()),
         selectivity=selectivity,
         live=live,
         codes=codes,
@@ -165,31 +179,33 @@ def analyse_config(
         top_digit=rank_features(selectivity.digit, live, n),
     )
 
-    before = bound.logits(hard.images)
-    conditions = {
-        "ablate": Intervention("ablate", tuple(top_colour)),
-        "amplify": Intervention("scale", tuple(top_colour), intervention_settings.amplify_factor),
-    }
-    result.logits["before"] = before
-    for name, intervention in conditions.items():
-        after = bound.logits(hard.images, bound.intervention_edit(intervention))
-        result.logits[name] = after
-        result.effects[name] = intervention_effect(before, after, hard.labels, hard.colours)
     # Random sets are drawn from the other live features; when there are too few of them for
     # a set as large as the colour set, from all live features (sizes must match).
     live_features = [int(i) for i in np.flatnonzero(live)]
     others = [i for i in live_features if i not in top_colour]
     pool = others if len(others) >= len(top_colour) else live_features
-    if top_colour:
-        for features in random_feature_sets(
+    random_sets = (
+        random_feature_sets(
             pool, len(top_colour), intervention_settings.n_random_draws, intervention_settings.seed
-        ):
-            after = bound.logits(
-                hard.images, bound.intervention_edit(Intervention("ablate", features))
-            )
-            result.random_effects.append(
-                intervention_effect(before, after, hard.labels, hard.colours)
-            )
+        )
+        if top_colour
+        else []
+    )
+    conditions = {
+        "ablate": Intervention("ablate", tuple(top_colour)),
+        "amplify": Intervention("scale", tuple(top_colour), intervention_settings.amplify_factor),
+        **{f"random_{k}": Intervention("ablate", f) for k, f in enumerate(random_sets)},
+    }
+    # Every condition in one pass over the hard images: the layers before the site run once.
+    logits = bound.intervention_logits(hard.images, {"before": None, **conditions})
+    before = result.logits["before"] = logits["before"]
+    for name in ("ablate", "amplify"):
+        result.logits[name] = logits[name]
+        result.effects[name] = intervention_effect(before, logits[name], hard.labels, hard.colours)
+    result.random_effects = [
+        intervention_effect(before, logits[f"random_{k}"], hard.labels, hard.colours)
+        for k in range(len(random_sets))
+    ]
     return result
 
 
@@ -215,3 +231,153 @@ def pick_worked_example(
         if mask.any():
             return int(np.flatnonzero(mask)[0]), rule
     return 0, "no hard prediction changes under the ablation, so the first image is shown"
+
+
+def plan_configs(
+    network: nn.Module, configs: str | Sequence[str], focus_config: str, full_sweep: bool
+) -> list[Config]:
+    """The configurations one model is analysed at: every one of ``configs`` it has, plus the
+    focus configuration (analysed even when the list leaves it out), or the focus alone when
+    ``full_sweep`` is False (the later seeds: the comparison over seeds reads only the focus)."""
+    focus = Config.parse(focus_config).for_model(network)
+    if not full_sweep:
+        return [focus]
+    return list(dict.fromkeys([*resolve_configs(configs, network), focus]))
+
+
+@dataclass
+class ModelAnalysis:
+    """Every SAE of one study model, with who the model is (its zoo record) and its role in
+    its matched pair (``reference``: ERM; ``candidate``: the debiasing method)."""
+
+    record: dict[str, Any]  # StudyModel.record(): name, method, backbone, seed, rule
+    role: str
+    focus: str  # label of the focus configuration (resolved for this model)
+    full_sweep: bool
+    results: dict[str, ConfigResult]  # by configuration label, in analysis order
+
+    @property
+    def name(self) -> str:
+        return self.record["name"]
+
+    @property
+    def backbone(self) -> str:
+        return self.record["backbone"]
+
+    @property
+    def method(self) -> str:
+        return self.record["method"]
+
+    @property
+    def seed(self) -> int:
+        return int(self.record["seed"])
+
+    @property
+    def focus_result(self) -> ConfigResult:
+        return self.results[self.focus]
+
+    @property
+    def label(self) -> str:
+        """Short display name: ``cheater_cnn: erm #0``."""
+        return f"{self.backbone}: {self.method} #{self.seed}"
+
+    def describe(self) -> str:
+        """One line per SAE, for the notebook's log."""
+        lines = []
+        for result in self.results.values():
+            s = result.summary()
+            random = s["random_flip_rate_mean"]
+            lines.append(
+                f"{result.key}: FVE {s['fve']:.3f}, L0 {s['l0']:.2f}, dead "
+                f"{s['dead_fraction']:.2f}, colour {s['max_color_selectivity']:.2f} digit "
+                f"{s['max_digit_selectivity']:.2f}, flips {s['ablation_flip_rate']:.3f} vs random "
+                f"{float('nan') if random is None else random:.3f}, {s['train_seconds']:.1f}s"
+            )
+        return "\n".join(lines)
+
+    def focus_record(self) -> dict[str, Any]:
+        """The focus configuration's top features and intervention effects (summary.json)."""
+        result = self.focus_result
+        return {
+            "backbone": self.backbone,
+            "method": self.method,
+            "seed": self.seed,
+            "role": self.role,
+            "config": result.config.label,
+            "top_colour_features": result.top_colour,
+            "top_digit_features": result.top_digit,
+            **{
+                f"{kind}_{key}": value
+                for kind, effect in result.effects.items()
+                for key, value in effect.as_dict().items()
+            },
+        }
+
+    def summaries(self) -> dict[str, dict[str, Any]]:
+        """``configs`` entries of summary.json: each SAE's numbers with the model's identity."""
+        identity = {key: self.record[key] for key in ("method", "backbone", "seed", "rule")}
+        return {
+            result.key: {**identity, "role": self.role, **result.summary()}
+            for result in self.results.values()
+        }
+
+
+def analyse_model(
+    record: dict[str, Any],
+    role: str,
+    network: nn.Module,
+    configs: str | Sequence[str],
+    focus_config: str,
+    full_sweep: bool,
+    train_images: np.ndarray,
+    splits: Mapping[str, Split],
+    positions_per_image: int | None,
+    sae_settings: SaeSettings,
+    intervention_settings: InterventionSettings,
+    device: torch.device | str = "cpu",
+) -> ModelAnalysis:
+    """One SAE per configuration of :func:`plan_configs` on one model.
+
+    ``splits`` holds ``val``, ``conflict`` and ``hard`` in the form the model reads; the
+    activations of ``train_images`` fit the SAEs and their standardisation, those of easy
+    validation measure their quality (each split read in one pass for every configuration)."""
+    planned = plan_configs(network, configs, focus_config, full_sweep)
+    focus = Config.parse(focus_config).for_model(network)
+    seed = sae_settings.seed
+    train_vectors = collect_vectors(network, train_images, planned, positions_per_image, seed=seed)
+    val_vectors = collect_vectors(
+        network, splits["val"].images, planned, positions_per_image, seed=seed + 1
+    )
+    results = {
+        config.label: analyse_config(
+            record["name"],
+            network,
+            config,
+            train_vectors[config],
+            val_vectors[config],
+            splits["val"],
+            splits["conflict"],
+            splits["hard"],
+            sae_settings,
+            intervention_settings,
+            device,
+        )
+        for config in planned
+    }
+    return ModelAnalysis(dict(record), role, focus.label, full_sweep, results)
+
+
+def all_summaries(analyses: Sequence[ModelAnalysis]) -> dict[str, dict[str, Any]]:
+    """``"<model>/<configuration>"`` -> that SAE's numbers, over every model analysed."""
+    merged: dict[str, dict[str, Any]] = {}
+    for analysis in analyses:
+        merged.update(analysis.summaries())
+    return merged
+
+
+def noop_gap(result: ConfigResult, images: np.ndarray) -> float:
+    """Largest logit change when the top colour features are scaled by one: the error term
+    makes an edit that changes no feature change nothing, so this must be exactly 0."""
+    noop = Intervention("scale", tuple(result.top_colour), 1.0)
+    logits = result.bound.logits(images, result.bound.intervention_edit(noop))
+    return float(np.abs(logits - result.logits["before"]).max())

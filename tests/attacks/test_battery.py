@@ -1,0 +1,131 @@
+"""The per-model battery: what it runs (full and lean), its summary row (order statistics with
+unbroken samples) and its checklist, which must be able to fail."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lazy_artist.attacks.battery import (
+    BatteryPlan,
+    SanityThresholds,
+    order_statistic,
+    run_battery,
+    sanity_checks,
+    summary_row,
+)
+from lazy_artist.attacks.pgd import PGDConfig
+
+from .conftest import SOURCE, TARGET, fake_battery
+
+GRID = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+UNTARGETED = (0.0, 0.1, 0.5)
+THRESHOLDS = SanityThresholds(
+    full_success_epsilon=1.0,
+    zero_accuracy_epsilon=0.5,
+    strength_tolerance=0.05,
+    max_zero_gradient_share=0.0,
+)
+
+
+def _plan(**changes) -> BatteryPlan:
+    values = dict(
+        targeted=PGDConfig(steps=20, restarts=2, schedule="cosine", target_confidence=0.9),
+        untargeted=PGDConfig(steps=10, restarts=1, loss="margin"),
+        target_class=TARGET,
+        grid=GRID,
+        untargeted_epsilons=UNTARGETED,
+        bisection_steps=6,
+        strength_factor=2,
+        n_strength_samples=4,
+        report_epsilon=0.1,
+        visible_epsilon=0.5,
+    )
+    values.update(changes)
+    return BatteryPlan(**values)
+
+
+def test_a_plan_rejects_budgets_off_the_grid_and_a_missing_confidence():
+    with pytest.raises(ValueError, match="report_epsilon=0.07 is not on the epsilon grid"):
+        _plan(report_epsilon=0.07)
+    with pytest.raises(ValueError, match="target_confidence"):
+        _plan(targeted=PGDConfig(steps=5))
+    with pytest.raises(ValueError, match="strength_factor must be >= 2"):
+        _plan(strength_factor=1)
+    assert _plan().position(0.1 + 1e-15) == 1  # a number, not a bit pattern
+
+
+def test_the_battery_finds_the_closed_form_minimum_and_runs_every_part(linear_model, linear_images):
+    labels = torch.full((len(linear_images),), SOURCE)
+    plan = _plan()
+    result = run_battery(linear_model, linear_images, labels, linear_images, labels, plan, seed=3)
+    exact = linear_model.exact_min_epsilon(linear_images, 0.9)
+    # Bisection after the grid: within the last bracket's width of the exact answer.
+    assert np.allclose(result.min_epsilon, exact, atol=0.5 / 2**6 + 1e-3)
+    assert result.has_strength and result.strong is not None and len(result.strong.epsilon) == 4
+    assert result.pgd_untargeted is not None
+    assert result.pgd_untargeted.epsilons == list(UNTARGETED)
+    assert result.zero_targeted == 0.0 and result.seconds > 0
+    checks = sanity_checks(result, plan, THRESHOLDS)
+    assert "2x steps and restarts agree" in checks
+    assert all(check.passed for check in checks.values()), {
+        title: check.detail for title, check in checks.items() if not check.passed
+    }
+    # The same seed, the same numbers.
+    again = run_battery(linear_model, linear_images, labels, linear_images, labels, plan, seed=3)
+    assert np.array_equal(again.min_epsilon, result.min_epsilon)
+
+
+def test_without_the_strength_rerun_its_check_is_absent_not_passed(linear_model, linear_images):
+    labels = torch.full((len(linear_images),), SOURCE)
+    plan = _plan()
+    result = run_battery(
+        linear_model, linear_images, labels, linear_images, labels, plan, seed=3, strength=False
+    )
+    assert not result.has_strength and result.strong is None
+    checks = sanity_checks(result, plan, THRESHOLDS)
+    assert "2x steps and restarts agree" not in checks
+    assert "untargeted PGD" in checks["success never falls as epsilon grows"].detail
+    row = summary_row(result, plan)
+    assert row["median_min_eps_stronger"] is None and row["strength_run"] is False
+    assert len(row["pgd_untargeted_accuracy"]) == len(UNTARGETED)
+
+
+def test_order_statistics_treat_unbroken_samples_as_larger_than_any_budget():
+    values = [0.1, 0.2, math.inf, math.inf]
+    assert order_statistic(values, 0.5) == 0.2  # the lower middle one, not (0.2 + inf) / 2
+    assert order_statistic(values, 0.75) == math.inf
+    assert order_statistic([0.3, 0.1, 0.2], 0.5) == 0.2
+    with pytest.raises(ValueError, match="no values"):
+        order_statistic([], 0.5)
+
+
+def test_summary_row_reports_unbroken_medians_as_none_and_means_over_broken_samples():
+    plan = _plan(grid=(0.05, 0.1, 0.5, 1.0), report_epsilon=0.1)
+    row = summary_row(fake_battery([0.04, 0.3, math.inf, math.inf, math.inf]), plan)
+    assert row["median_min_eps"] is None  # more than half unbroken
+    assert row["q25_min_eps"] == 0.3 and row["q75_min_eps"] is None
+    assert row["n_unbroken"] == 3 and row["n_samples"] == 5
+    assert row["mean_min_eps"] == pytest.approx(0.17)
+    assert row["success_rate_at_0.1"] == pytest.approx(0.2)  # only 0.04 is broken by 0.1
+    assert row["success_rate_at_0.5"] == pytest.approx(0.4)
+    finite = summary_row(fake_battery([0.04, 0.3, 0.06]), plan)
+    assert finite["median_min_eps"] == 0.06 and finite["n_unbroken"] == 0
+
+
+def test_the_checklist_fails_when_the_attack_is_weak():
+    plan = _plan(grid=(0.05, 0.1, 0.5, 1.0), report_epsilon=0.1)
+    # Success falls between 0.1 and 0.5 and never becomes total; gradients are masked.
+    weak = fake_battery([0.04] * 4, success_curve=[0.5, 0.75, 0.25, 0.5], zero=0.5)
+    checks = sanity_checks(weak, plan, THRESHOLDS)
+    assert not checks["success never falls as epsilon grows"].passed
+    assert "largest drop 50.0% between epsilon 0.1 and 0.5" in (
+        checks["success never falls as epsilon grows"].detail
+    )
+    assert not checks["large epsilon breaks everything"].passed
+    assert not checks["no zero gradients"].passed
+    strong = sanity_checks(fake_battery([0.04, 0.06, 0.2, 0.7]), plan, THRESHOLDS)
+    assert all(check.passed for check in strong.values())

@@ -1,0 +1,43 @@
+"""T5's parameters are checked before any work: the matched comparison's backbones, seeds,
+extra rows, battery scope and level, each with a clear message."""
+
+from __future__ import annotations
+
+import pytest
+
+from lazy_artist.builder.tasks import STUDY_TASKS
+from lazy_artist.builder.validators import validate_attacks
+
+
+def _params(**changes):
+    return {**STUDY_TASKS["t5"].defaults(), **changes}
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_the_declared_parameters_pass(profile):
+    task = STUDY_TASKS["t5"]
+    validate_attacks({**task.defaults(), **task.profiles.get(profile, {})})
+
+
+def test_the_comparison_parameters_accept_what_they_document():
+    validate_attacks(_params(backbones="cheater_cnn", n_seeds=2, extra_models=""))
+    validate_attacks(_params(backbones="lenet_cnn,cheater_cnn", strength_models="all", alpha=0.01))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"backbones": "resnet"}, "unknown or missing backbone.*choose from"),
+        ({"backbones": ""}, "name at least one backbone"),
+        ({"n_seeds": 0}, "n_seeds must be an integer >= 1"),
+        ({"n_seeds": True}, "n_seeds must be an integer"),
+        ({"extra_models": "gray_oracle@lenet_cnn,wizard"}, "unknown model 'wizard'"),
+        ({"extra_models": ["gray_oracle"]}, "extra_models must be comma-separated"),
+        ({"strength_models": "some"}, "strength_models: unknown value 'some'"),
+        ({"alpha": 1.0}, "alpha must be a level in"),
+        ({"n_boot": 10}, "n_boot must be an integer >= 100"),
+    ],
+)
+def test_bad_values_are_rejected_naming_the_parameter(changes, message):
+    with pytest.raises(ValueError, match=message):
+        validate_attacks(_params(**changes))
