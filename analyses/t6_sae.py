@@ -51,6 +51,7 @@ amplify_factor = 4.0  # "amplify" multiplies the top colour features by this
 n_top_features = 4  # features of each kind pictured with their top-activating images
 n_top_images = 8
 min_fve = 0.90  # expected finding: every model's SAEs explain at least this much variance
+jobs = 0  # models analysed at once, one thread each (0: one per core); the same numbers
 
 # %%
 import time
@@ -88,82 +89,61 @@ from lazy_artist.sae.plots import (
     top_feature_images,
     worked_example,
 )
-from lazy_artist.sae.study import (
-    InterventionSettings,
-    all_summaries,
-    analyse_model,
-    model_splits,
-    noop_gap,
-    pick_worked_example,
-)
+from lazy_artist.sae.runner import AnalysisSettings, analyse_models, study_splits
+from lazy_artist.sae.study import InterventionSettings, all_summaries, pick_worked_example
 from lazy_artist.sae.tables import (
     comparison_table,
     interventions_table,
     quality_table,
     selectivity_table,
 )
-from lazy_artist.zoo import CHEATER_BACKBONE, load_study_model, matched_pairs
+from lazy_artist.zoo import CHEATER_BACKBONE, matched_pairs
 
 seed_everything(seed)
 torch_device = resolve_device(device)
 rec = Recorder(output_dir, task="t6")
 started = time.perf_counter()
-sae_settings = SaeSettings(
-    expansion=expansion,
-    l1_coefficient=l1_coefficient,
-    epochs=epochs,
-    steps_per_epoch=steps_per_epoch,
-    batch_size=batch_size,
-    lr=lr,
-    seed=seed,
+settings = AnalysisSettings(
+    configs=configs,
+    focus_config=focus_config,
+    positions_per_image=positions_per_image,
+    n_train_images=n_train_images,
+    n_hard_images=n_hard_images,
+    sae=SaeSettings(
+        expansion=expansion,
+        l1_coefficient=l1_coefficient,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+    ),
+    interventions=InterventionSettings(n_ablate, n_random_draws, amplify_factor, seed),
 )
-intervention_settings = InterventionSettings(n_ablate, n_random_draws, amplify_factor, seed)
 
-canvas = load_canvas(artefact(Path(upstream["t0"]), "canvas.npz"))
+canvas_path = artefact(Path(upstream["t0"]), "canvas.npz")
+canvas = load_canvas(canvas_path)
+splits = study_splits(canvas, settings)
 pairs = matched_pairs(upstream, backbones, n_seeds)
 plan = plan_models(pairs, sweep_seeds)
 rec.metric("pairs", [pair.record() for pair in pairs])
-study_backbones = rec.metric("backbones", list(dict.fromkeys(pair.backbone for pair in pairs)))
+rec.metric("backbones", list(dict.fromkeys(pair.backbone for pair in pairs)))
 print(canvas.sizes(), [planned.name for planned in plan])
 
 # %% [markdown]
 # ## One SAE per model and configuration
 
 # %%
-train_split = canvas["train"] if n_train_images is None else canvas["train"].head(n_train_images)
-hard_split = (
-    canvas["hard_test"] if n_hard_images is None else canvas["hard_test"].head(n_hard_images)
-)
-splits = {"val": canvas["val"], "conflict": canvas["conflict_val"], "hard": hard_split}
-analyses, model_records, noop_gaps = [], [], {}
-for planned in plan:
-    model = load_study_model(upstream, planned.name, torch_device)
-    model_split = model_splits(model, splits)
-    analysis = analyse_model(
-        model.record(),
-        planned.role,
-        model.network,
-        configs,
-        focus_config,
-        planned.full_sweep,
-        model.inputs(train_split),
-        model_split,
-        positions_per_image,
-        sae_settings,
-        intervention_settings,
-        torch_device,
-    )
-    analyses.append(analysis)
-    model_records.append(model.record())
-    noop_gaps[analysis.name] = noop_gap(analysis.focus_result, model_split["hard"].images)
-    print(analysis.describe())
+analyses = analyse_models(plan, upstream, canvas_path, settings, torch_device, jobs, canvas)
+print("\n".join(analysis.describe() for analysis in analyses))
 swept = [analysis for analysis in analyses if analysis.full_sweep]
-rec.metric("model_records", model_records)
+rec.metric("model_records", [analysis.record for analysis in analyses])
 rec.metric("configs", all_summaries(analyses))
 rec.metric("focus", {analysis.name: analysis.focus_record() for analysis in analyses})
 rec.metric("focus_config", {analysis.name: analysis.focus for analysis in analyses})
 rec.metric("swept_models", [analysis.name for analysis in swept])
-rec.metric("n_train_images", len(train_split))
+rec.metric("n_train_images", len(splits["train"]))
+hard_split = splits["hard"]
 rec.metric("n_hard_images", len(hard_split))
 
 # %% [markdown]
@@ -180,8 +160,8 @@ rec.table(
     caption=(
         "Per backbone, ERM against the best debiasing method of that backbone (same recipe, "
         "seed and checkpoint rule; the method chosen by T4 on conflict validation), both read at "
-        "the focus configuration: mean and 95% Student-t interval over seeds, the paired "
-        f"difference, and the paired t test over seeds (tied when p >= {alpha:g} or with one "
+        f"the focus configuration: mean and {CI_LEVEL:.0%} Student-t interval over seeds, the "
+        f"paired difference, and the paired t test over seeds (tied when p >= {alpha:g} or with one "
         "seed). Colour-dominated features: share of live SAE features more colour- than "
         f"digit-selective on conflict validation; flips beyond random: share of {len(hard_split)} "
         f"hard-test predictions changed by ablating the top {n_ablate} colour features minus the "
@@ -195,7 +175,8 @@ rec.figure(
     "seed_comparison",
     fig,
     "Per measure and backbone: ERM and the debiasing method at the focus configuration, bars at "
-    "the mean over seeds with the 95% interval, each seed a dot, a seed's two models joined.",
+    f"the mean over seeds with the {CI_LEVEL:.0%} interval, each seed a dot, a seed's two models "
+    "joined.",
 )
 plt.show()
 
@@ -208,7 +189,7 @@ rec.table(
     **quality_table(analyses),
     caption=(
         f"Each SAE ({expansion:g}x overcomplete, L1 coefficient {l1_coefficient:g}, {epochs} epochs "
-        f"on {len(train_split)} training images' activations) on held-out easy-validation "
+        f"on {len(splits['train'])} training images' activations) on held-out easy-validation "
         "activations: fraction of variance explained, mean active features per vector (L0), "
         "share of features never active, and the classifier's easy-validation accuracy as is "
         "and with the SAE reconstruction spliced in place of the activation. Every configuration "
@@ -352,7 +333,9 @@ rec.table(
 # %%
 findings = [
     noop_finding(
-        noop_gaps, {analysis.name: analysis.focus for analysis in analyses}, len(hard_split)
+        {analysis.name: analysis.noop_gap for analysis in analyses},
+        {analysis.name: analysis.focus for analysis in analyses},
+        len(hard_split),
     ),
     *[fve_finding(analysis, min_fve) for analysis in analyses],
     *reference_findings(analyses, n_ablate, n_random_draws, amplify_factor),

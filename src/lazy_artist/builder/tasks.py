@@ -483,6 +483,7 @@ STUDY_TASKS = TaskGraph(
                 "n_top_features": 4,
                 "n_top_images": 8,
                 "min_fve": 0.90,
+                "jobs": 0,  # models analysed at once, one thread each (0: one per core)
             },
             # Quick: three configurations (one per aggregation) on a few thousand activations.
             profiles={
@@ -500,6 +501,7 @@ STUDY_TASKS = TaskGraph(
             },
             section="sections/t6.md.j2",
             validate=validate_sae,
+            execution_params=("jobs",),
         ),
     ]
 )

@@ -373,6 +373,7 @@ def validate_sae(params: dict[str, Any]) -> None:
     _at_least(params, "sweep_seeds", 1)
     if not _is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
         raise ValueError(f"alpha must be a level in (0, 1), got {params['alpha']!r}")
+    _at_least(params, "jobs", 0, why=" (0 = one per core, 1 = serial)")
     configs = params["configs"]
     if isinstance(configs, str) and configs != ALL:
         configs = [part for part in configs.split(",") if part.strip()]

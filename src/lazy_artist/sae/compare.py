@@ -201,7 +201,7 @@ class MeasureComparison:
         diff = format_interval(Interval(test.mean_diff, test.lo, test.hi, test.n), percent)
         return (
             f"{self.backbone} at {self.config}, {self.measure.label} over {len(self.seeds)} "
-            f"seed(s) (mean [95% interval]): erm {format_interval(self.reference_interval, percent)}"
+            f"seed(s) (mean [{CI_LEVEL:.0%} interval]): erm {format_interval(self.reference_interval, percent)}"
             f", {self.method} {format_interval(self.candidate_interval, percent)}; difference "
             f"{diff}; {self.verdict()} (alpha {self.alpha:g}; required: {self.measure.claim}, "
             "significantly)"

@@ -26,6 +26,7 @@ from lazy_artist.sae.activations import (
     Site,
     Standardiser,
     get_site,
+    image_batches,
     spliced,
 )
 from lazy_artist.sae.autoencoder import SparseAutoencoder
@@ -123,6 +124,11 @@ class LayerSae:
             self._split = SiteSplit.of(self.model, self.site)
         return self._split
 
+    def __getstate__(self) -> dict:
+        # The traced tail is rebuilt on demand: an analysis returned by a worker process
+        # carries its network and SAE, not generated code.
+        return {**self.__dict__, "_split": None}
+
     @property
     def aggregation(self):
         return AGGREGATIONS[self.config.aggregation]
@@ -156,8 +162,7 @@ class LayerSae:
         self.model.eval()
         parts = []
         site = self.site
-        for start in range(0, len(images), batch_size):
-            batch = torch.as_tensor(images[start : start + batch_size]).float().to(device)
+        for batch in image_batches(images, batch_size, device):
             if edit is None:
                 parts.append(self.model(batch).cpu())
             else:
@@ -181,8 +186,7 @@ class LayerSae:
         device = next(self.model.parameters()).device
         self.model.eval()
         parts: dict[str, list[torch.Tensor]] = {name: [] for name in edits}
-        for start in range(0, len(images), batch_size):
-            batch = torch.as_tensor(images[start : start + batch_size]).float().to(device)
+        for batch in image_batches(images, batch_size, device):
             activation = split.head(batch)
             for name, edit in edits.items():
                 # A clone per edit: an edit that worked in place must not reach the next one.
@@ -212,8 +216,7 @@ class LayerSae:
         self.model.eval()
         aggregation, standardiser = self.aggregation, self.standardiser
         parts: dict[str, list[torch.Tensor]] = {name: [] for name in interventions}
-        for start in range(0, len(images), batch_size):
-            batch = torch.as_tensor(images[start : start + batch_size]).float().to(device)
+        for batch in image_batches(images, batch_size, device):
             activation = split.head(batch)
             x = standardiser.transform(aggregation.vectors(activation))
             for name, intervention in interventions.items():
@@ -237,8 +240,8 @@ class LayerSae:
             parts.append(z.reshape(len(activation), per_image, -1).mean(dim=1).cpu())
 
         with spliced(self.model, self.site, read):
-            for start in range(0, len(images), batch_size):
-                self.model(torch.as_tensor(images[start : start + batch_size]).float().to(device))
+            for batch in image_batches(images, batch_size, device):
+                self.model(batch)
         return torch.cat(parts).numpy()
 
 
