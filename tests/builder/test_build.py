@@ -244,3 +244,16 @@ def test_tasks_at_once_gives_the_serial_outcomes_and_results(fixture_project, tm
         )
         assert ours["metrics"] == theirs["metrics"] and ours["checks"] == theirs["checks"]
     assert any("running produce, explode" in line for line in lines), lines
+
+
+def test_advice_is_said_before_any_work_for_selected_tasks_only(fixture_project):
+    advised = [
+        dataclasses.replace(task, advise=lambda params, device, n=task.name: [f"{n} on {device}"])
+        for task in FIXTURE_GRAPH
+    ]
+    project = Project(fixture_project.root, TaskGraph(advised))
+    said: list[str] = []
+    build(project, "quick", only=["produce"], stream=False, say=said.append)
+    notes = [line for line in said if line.startswith("note:")]
+    assert notes == ["note: produce: produce on cpu"]
+    assert said.index(notes[0]) < said.index("produce: running analyses/produce.py")

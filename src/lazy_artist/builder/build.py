@@ -105,6 +105,10 @@ def build(
     selected, forced, params, devices = resolve_selection(
         project, profile, only, skip, force, force_all, retrain, overrides, check_layout=True
     )
+    for task in graph:
+        if task.name in selected and task.advise is not None:
+            for line in task.advise(params[task.name], devices[task.name]):
+                say(f"note: {task.name}: {line}")
 
     store = BuildStore.for_profile(project.build_dir, profile)
     # One build per profile at a time (builder/lock.py). With keep_lock the caller releases it

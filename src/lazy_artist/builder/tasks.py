@@ -21,6 +21,7 @@ from lazy_artist.builder.validators import (
     validate_prober,
     validate_sae,
 )
+from lazy_artist.methods.advice import precision_advice
 
 PROFILES: Mapping[str, str] = MappingProxyType(
     {
@@ -63,6 +64,9 @@ class Task:
     section: str | None = None
     # Checks resolved parameters before any work (raises ValueError naming what is wrong).
     validate: Callable[[dict[str, Any]], None] | None = None
+    # Preflight advice (never an error): lines the build prints before any work, given the
+    # resolved parameters and device (T4: bf16 recipes on a CPU without native bf16).
+    advise: Callable[[dict[str, Any], str], list[str]] | None = None
     # The notebook declares ``memo_dir`` and reuses expensive runs kept there (see MEMO_PARAM).
     memo: bool = False
     # Parameters that say how the task executes, never what it computes (T4's jobs): left out
@@ -256,6 +260,7 @@ STUDY_TASKS = TaskGraph(
             },
             section="sections/t4.md.j2",
             validate=validate_intervention,
+            advise=precision_advice,
             memo=True,  # its training runs are reused across re-runs (methods/memo.py)
             execution_params=("jobs", "executor"),
             # Its training grid is one cell: serial on 2 slow cores it may take hours.
