@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CROSSREF_FILTER = "crossref.lua"
+# Break points after "@", "_", "," and "=" in the HTML's table cells (typst-header.typ makes
+# the same ones in the PDF, for Quarto's typst format as well).
+TABLES_FILTER = "tables.lua"
 
 
 class RenderError(RuntimeError):
@@ -59,6 +62,8 @@ class PandocTypstRenderer:
             # Figure and table numbers and @fig-/@tbl- references, as Quarto would give them.
             "--lua-filter",
             str((templates_dir / CROSSREF_FILTER).resolve()),
+            "--lua-filter",
+            str((templates_dir / TABLES_FILTER).resolve()),
         ]
         css = templates_dir / "style.css"
         _run(
