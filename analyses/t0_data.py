@@ -235,11 +235,12 @@ plt.show()
 digit_counts = np.bincount(train.labels, minlength=10)
 rec.metric("train_digit_counts", digit_counts)
 rec.metric("seconds", time.perf_counter() - started)
-rec.headline(
-    f"{len(train)} training images, {shares['train']:.1%} in their digit's colour "
-    f"(bias {canvas.bias:g}); hard test {shares['hard_test']:.1%} dominant "
-    f"(n = {len(hard)}); weakest stroke contrast {weakest_colour['median']:.3f} "
-    f"({weakest_colour['colour']}, margin {contrast_margin:g})"
+print(
+    rec.headline(
+        f"{len(train)} training images, {shares['train']:.1%} in their digit's colour "
+        f"(bias {canvas.bias:g}); hard test {shares['hard_test']:.1%} dominant "
+        f"(n = {len(hard)}); weakest stroke contrast {weakest_colour['median']:.3f} "
+        f"({weakest_colour['colour']}, margin {contrast_margin:g})"
+    )
 )
 rec.save()
-print(rec.headline_)

@@ -228,9 +228,10 @@ rec.check(
     f">= {min_colour_following}",
 )
 rec.metric("seconds", time.perf_counter() - started)
-rec.headline(
-    f"easy val {easy_val:.1%} vs hard test {hard_test:.1%}; a digit painted colour c is read "
-    f"as c {following:.0%} of the time"
+print(
+    rec.headline(
+        f"easy val {easy_val:.1%} vs hard test {hard_test:.1%}; a digit painted colour c is read "
+        f"as c {following:.0%} of the time"
+    )
 )
 rec.save()
-print(rec.headline_)

@@ -341,6 +341,5 @@ ig_check = completeness(gaps, max_completeness_gap)
 rec.check("ig_completeness", ig_check.passed, ig_check.detail(len(ig_pool), ig_steps))
 
 rec.metric("seconds", time.perf_counter() - started)
-rec.headline(headline(pooled, ratio_target, layers))
+print(rec.headline(headline(pooled, ratio_target, layers)))
 rec.save()
-print(rec.headline_)

@@ -52,7 +52,6 @@ from lazy_artist.data.canvas import build_canvas, load_canvas
 from lazy_artist.data.mnist import load_mnist
 from lazy_artist.methods.algorithms import GROUPS
 from lazy_artist.methods.artefacts import MethodIndex
-from lazy_artist.methods.comparison import resolve_method_names, sweep_method_names
 from lazy_artist.methods.design import DECISIONS
 from lazy_artist.methods.figures import bias_sweep_intervals, per_colour_table
 from lazy_artist.methods.findings import (
@@ -80,6 +79,7 @@ from lazy_artist.methods.grid import (
     unconverged,
 )
 from lazy_artist.methods.memo import RunMemo, training_code_digest
+from lazy_artist.methods.ranking import resolve_method_names, sweep_method_names
 from lazy_artist.methods.recipes import resolve_recipes
 from lazy_artist.methods.selection import RULE_LABELS, RULES
 from lazy_artist.methods.tuned import TUNED
@@ -357,14 +357,15 @@ rec.metric(
 rec.metric("max_erm_hard_acc", max_erm_hard_acc)
 rec.metric("seconds", time.perf_counter() - started)
 best = table[best_backbone]["conflict_val"][winners[best_backbone]["conflict_val"]["winner"]]
-rec.headline(
-    f"best on {best_backbone}: {winners[best_backbone]['conflict_val']['winner']} "
-    f"{best['hard_test_acc_mean']:.1%} hard"
-    + (
-        f"; ERM on {cheater_backbone} {table[cheater_backbone]['easy_val']['erm']['hard_test_acc_mean']:.1%} hard"
-        if "erm" in names
-        else ""
+print(
+    rec.headline(
+        f"best on {best_backbone}: {winners[best_backbone]['conflict_val']['winner']} "
+        f"{best['hard_test_acc_mean']:.1%} hard"
+        + (
+            f"; ERM on {cheater_backbone} {table[cheater_backbone]['easy_val']['erm']['hard_test_acc_mean']:.1%} hard"
+            if "erm" in names
+            else ""
+        )
     )
 )
 rec.save()
-print(rec.headline_)

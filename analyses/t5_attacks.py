@@ -32,7 +32,7 @@ data_root = "data"
 backbones = "all"  # backbones T4 trained to compare on ("all" or comma-separated)
 n_seeds = None  # matched pairs per backbone: None = every seed T4 trained
 extra_models = "gray_oracle@lenet_cnn"  # cross-model reference rows ("" for none)
-strength_models = "showcase"  # the strength re-run on "showcase" (first seeds) or "all" models
+strength_models = "all"  # convergence on "all" models or the "showcase" ones (first seeds)
 alpha = 0.05  # level of the matched comparison's check
 n_boot = 2000  # bootstrap replicates of the median-ratio interval
 attack_split = "easy_test"  # canvas split the samples come from (a test split)
@@ -44,7 +44,7 @@ allow_unfair_sample = False  # smoke tests only: top up with sevens fewer models
 steps = 40  # PGD steps per restart
 restarts = 4
 schedule = "cosine"  # step-size schedule: constant, cosine or halving
-targeted_loss = "ce"  # "ce": log P(target); "margin": logit margin
+targeted_losses = ["ce", "margin"]  # per sample the lowest minimum epsilon of these losses
 untargeted_loss = "margin"  # the margin never saturates on confident predictions
 epsilons = [0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 1.0]
 bisection_steps = 6
@@ -58,7 +58,15 @@ transfer_epsilon = 0.1
 strength_factor = 2  # the check re-runs the search with this many x steps and x restarts
 n_strength_samples = 25  # ... on the first this many samples of the fair sample
 strength_tolerance = 0.05  # ... and allows the median minimum epsilon to drop this much
-max_zero_gradient_share = 0.0
+max_doublings = 1  # ... else the budget is raised (strength_factor x) at most this many times
+loss_tolerance = 0.05  # the second loss may lower the median minimum epsilon this much
+n_probe_samples = 25  # many-restarts and Square Attack probes at report_epsilon on this many
+restart_factor = 10  # the many-restarts probe: restart_factor x restarts
+restart_tolerance = 0.04  # ... success at report_epsilon may rise this much (declared before)
+square_queries = 1000  # Square Attack queries per sample
+square_p_init = 0.8  # Square Attack's initial window share (the paper's MNIST value)
+zero_gradient_norm = 1e-8  # a PGD step's input gradient is ~zero at or below this L1 norm
+max_zero_gradient_share = 0.01  # of the attack path's steps allowed ~zero
 n_pictures = 3
 threads = 0  # torch CPU threads; 0: one per available core (set 1 on a shared, busy machine)
 
@@ -71,7 +79,8 @@ import numpy as np
 import torch
 
 from lazy_artist.attacks.battery import BatteryPlan, SanityThresholds, run_battery, sanity_checks
-from lazy_artist.attacks.compare import CENSOR_FACTOR, compare_pairs
+from lazy_artist.attacks.checklist import all_converged, checklist_rows, white_box_beats_transfer
+from lazy_artist.attacks.compare import CENSOR_FACTOR, CI_LEVEL, compare_pairs
 from lazy_artist.attacks.examples import (
     ARTEFACT_NAME,
     AdversarialExamples,
@@ -89,6 +98,7 @@ from lazy_artist.attacks.plots import (
     visible_attack,
 )
 from lazy_artist.attacks.sample import fair_sample
+from lazy_artist.attacks.square import SquareConfig
 from lazy_artist.attacks.study import CROSS_MODEL, load_compared_models
 from lazy_artist.attacks.tables import (
     attack_table,
@@ -126,7 +136,7 @@ study, names = compared.models, compared.names
 grouped = groups(compared)
 showcase = compared.showcase()
 rec.metric("models", names)
-rec.metric("model_records", compared.records())
+model_records = rec.metric("model_records", compared.records())
 rec.metric("pairs", [pair.record() for pair in pairs])
 rec.metric("input_kinds", {name: m.input_kind for name, m in study.items()})
 rec.metric("backbones", list(dict.fromkeys(pair.backbone for pair in pairs)))
@@ -134,10 +144,7 @@ rec.metric("cross_model", [name for name in names if compared.roles[name] == CRO
 rec.metric("showcase", showcase)
 rec.metric("strength_models", strength_models)
 print(
-    *(
-        f"{r['name']}: {r['role']}, {r['backbone']} seed {r['seed']}"
-        for r in rec.metrics_["model_records"]
-    ),
+    *(f"{r['name']}: {r['role']}, {r['backbone']} seed {r['seed']}" for r in model_records),
     sep="\n",
 )
 
@@ -178,7 +185,7 @@ config = PGDConfig(
     restarts=restarts,
     random_start=True,
     schedule=schedule,
-    loss=targeted_loss,
+    loss=targeted_losses[0],
     target_confidence=target_confidence,
 )
 plan = BatteryPlan(
@@ -192,12 +199,21 @@ plan = BatteryPlan(
     n_strength_samples=n_strength_samples,
     report_epsilon=report_epsilon,
     visible_epsilon=visible_epsilon,
+    extra_losses=tuple(targeted_losses[1:]),
+    strength_tolerance=strength_tolerance,
+    max_doublings=max_doublings,
+    n_probe_samples=n_probe_samples,
+    restart_factor=restart_factor,
+    square=SquareConfig(queries=square_queries, p_init=square_p_init),
+    zero_gradient_norm=zero_gradient_norm,
 )
 thresholds = SanityThresholds(
     full_success_epsilon=full_success_epsilon,
     zero_accuracy_epsilon=zero_accuracy_epsilon,
     strength_tolerance=strength_tolerance,
     max_zero_gradient_share=max_zero_gradient_share,
+    loss_tolerance=loss_tolerance,
+    restart_tolerance=restart_tolerance,
 )
 grid = list(epsilons)
 k_report = plan.position(report_epsilon)
@@ -217,9 +233,12 @@ for offset, name in enumerate(names):
     print(
         f"{name}: success@{report_epsilon:g} {r.search.grid_success[:, k_report].mean():.0%}, "
         f"median min eps {np.quantile(r.min_epsilon, 0.5, method='inverted_cdf'):.4f}, "
-        f"{'with' if r.has_strength else 'without'} the strength re-run, {r.seconds:.1f}s"
+        f"converged {r.converged}, losses {r.losses.wins}, {r.seconds:.1f}s"
     )
 rec.metric("battery_seconds", {name: r.seconds for name, r in results.items()})
+converged = {name: r.converged for name, r in results.items()}
+rec.metric("converged", converged)
+rec.metric("ci_level", CI_LEVEL)
 
 # %%
 summary = model_summaries(compared, results, plan)
@@ -228,7 +247,7 @@ rec.metric("epsilons", grid)
 rec.metric("untargeted_epsilons", list(untargeted_epsilons))
 rec.metric("report_epsilon", report_epsilon)
 rec.metric("visible_epsilon", visible_epsilon)
-rec.metric("attack_config", plan.record())
+attack_config = rec.metric("attack_config", plan.record())
 columns, rows, formats = attack_table(summary, plan)
 rec.table(
     "attack",
@@ -238,8 +257,11 @@ rec.table(
         f"Targeted attack ({goal}) on the same {len(sevens.indices)} sevens of {attack_split} for "
         f"every model, one row per model and seed. PGD: {steps} steps x {restarts} restarts, "
         f"{schedule} step schedule, random start, early stop at the target confidence; minimum "
-        f"epsilon by a sweep over {len(grid)} budgets then {bisection_steps} bisection rounds "
+        f"epsilon by a sweep over {len(grid)} budgets then {bisection_steps} bisection rounds, "
+        f"per sample the lower of the {' and '.join(targeted_losses)} losses "
         f"(mean ± std over broken samples; 'unbroken': no budget up to {grid[-1]:g} succeeded). "
+        f"'converged': the budget at which {strength_factor}x steps and restarts agreed, 'NO' "
+        f"if none of {max_doublings + 1} did, 'unchecked' where the check did not run. "
         f"'median vs matched ERM': a candidate's median over its same-backbone, same-seed ERM's. "
         f"Rows marked '{CROSS_MODEL}' are another model altogether (no matched ERM): shown for "
         f"scale, never compared. Gray-input models are attacked in their own (grayscale) input "
@@ -269,6 +291,21 @@ rec.metric("censor_at", censor_at)
 for backbone, c in comparisons.items():
     rec.check(f"comparison_significant [{backbone}]", c.significant, c.detail())
     print(c.detail())
+comparison_converged = {
+    backbone: all_converged(c.reference_models + c.candidate_models, converged)
+    for backbone, c in comparisons.items()
+}
+rec.metric("comparison_converged", comparison_converged)
+for backbone, held in comparison_converged.items():
+    rec.check(
+        f"attack converged on every compared model [{backbone}]",
+        held,
+        ", ".join(
+            f"{name}: {converged[name]}"
+            for name in comparisons[backbone].reference_models
+            + comparisons[backbone].candidate_models
+        ),
+    )
 columns, rows = comparison_table(comparisons)
 rec.table(
     "comparison",
@@ -279,7 +316,8 @@ rec.table(
         f"conflict validation, oracle-style selection) against ERM on the same backbone, recipe, "
         f"seed and checkpoint rule, on the same {len(sevens.indices)} sevens; seeds pooled. "
         f"Ratio: pooled median minimum epsilon, candidate / reference (> 1: the candidate is "
-        f"harder to attack), with a 95% percentile bootstrap over images ({n_boot} replicates, "
+        f"harder to attack), with a {CI_LEVEL:.0%} percentile bootstrap over images ({n_boot} "
+        f"replicates, "
         f"the same images drawn on every seed); p: two-sided Wilcoxon signed-rank test on "
         f"per-image log minimum epsilon averaged over seeds. Unbroken samples enter at "
         f"epsilon {censor_at:g}. A backbone's winner is named only when the interval excludes 1 "
@@ -401,6 +439,7 @@ rec.metric(
         "target_probability": transfer.target_probability,
     },
 )
+transfer_checks = white_box_beats_transfer(transfer.names, transfer.success)
 off_diagonal = transfer.success[~np.eye(len(transfer.names), dtype=bool)]
 rec.metric("transfer_mean_off_diagonal", float(off_diagonal.mean()) if len(off_diagonal) else None)
 fig = transfer_heatmaps(transfer.names, transfer.success, transfer.accuracy, goal)
@@ -493,7 +532,7 @@ examples = AdversarialExamples(
         )
         for name, r in results.items()
     },
-    meta={"epsilon": "per-sample minimum", "attack": rec.metrics_["attack_config"]},
+    meta={"epsilon": "per-sample minimum", "attack": attack_config},
 )
 save_adversarial_examples(examples, rec.artefact_path(ARTEFACT_NAME))
 
@@ -507,11 +546,14 @@ rec.check(
     f"targeted: {sevens.describe()}; untargeted: {anything.describe()}; "
     f"asked for {n_samples} and {n_untargeted}",
 )
-sanity_list = checklist(results, plan, thresholds)
+sanity_list = {
+    **checklist(results, plan, thresholds),
+    **{f"white box beats transfer [{name}]": check for name, check in transfer_checks.items()},
+}
 for title, check in sanity_list.items():
     rec.check(title, check.passed, check.detail)
-rec.metric("sanity_passed", sum(check.passed for check in sanity_list.values()))
-rec.metric("sanity_total", len(sanity_list))
+sanity_passed = rec.metric("sanity_passed", sum(check.passed for check in sanity_list.values()))
+sanity_total = rec.metric("sanity_total", len(sanity_list))
 rec.metric("sanity_failed", [title for title, check in sanity_list.items() if not check.passed])
 rec.metric(
     "sanity_failed_by_model",
@@ -519,15 +561,39 @@ rec.metric(
         name: [
             title for title, check in sanity_checks(r, plan, thresholds).items() if not check.passed
         ]
+        + (
+            ["white box beats transfer"]
+            if name in transfer_checks and not transfer_checks[name].passed
+            else []
+        )
         for name, r in results.items()
     },
 )
 
 # %%
+columns, rows = checklist_rows(sanity_list)
+rec.table(
+    "robustness_checklist",
+    columns,
+    rows,
+    caption=(
+        f"The robustness-evaluation checklist (Carlini et al. 2019), one row per item over the "
+        f"models it ran on: how many hold it, the figure of the first model that fails it (else "
+        f"of the first model), the threshold declared before the run. Probes at epsilon "
+        f"{report_epsilon:g} on the first {n_probe_samples} sevens: {restart_factor}x restarts "
+        f"and Square Attack ({square_queries} queries)."
+    ),
+)
+rec.metric("probes", {name: summary[name]["probes"] for name in names if summary[name]["probes"]})
+
+# %%
 rec.metric("seconds", time.perf_counter() - started)
 lead = comparisons[headline_backbone]
 lead_claim = (
-    f"on {headline_backbone} {lead.harder} is {lead.factor:.2f}x "
+    f"on {headline_backbone} the attack did not converge on every compared model, so no "
+    f"robustness comparison is claimed"
+    if not comparison_converged[headline_backbone]
+    else f"on {headline_backbone} {lead.harder} is {lead.factor:.2f}x "
     f"[{lead.factor_ci95[0]:.2f}, {lead.factor_ci95[1]:.2f}] harder to attack than {lead.easier} "
     f"(median min eps, p = {lead.test.p_value:.2g})"
     if lead.significant
@@ -535,12 +601,18 @@ lead_claim = (
     f"measurably different (ratio {lead.ratio:.2f} [{lead.ratio_ci95[0]:.2f}, "
     f"{lead.ratio_ci95[1]:.2f}], p = {lead.test.p_value:.2g})"
 )
+converged_showcase = [name for name in showcase if converged[name]]
 rec.headline(
-    f"{source_class}->{target_class}: {lead_claim}; success at eps {report_epsilon:g}: "
-    + ", ".join(
-        f"{name} {summary[name][f'success_rate_at_{report_epsilon:g}']:.0%}" for name in showcase
+    f"{source_class}->{target_class}: {lead_claim}; success at eps {report_epsilon:g} "
+    f"(converged models only): "
+    + (
+        ", ".join(
+            f"{name} {summary[name][f'success_rate_at_{report_epsilon:g}']:.0%}"
+            for name in converged_showcase
+        )
+        or "none converged"
     )
-    + f"; sanity {rec.metrics_['sanity_passed']}/{rec.metrics_['sanity_total']}"
+    + f"; sanity {sanity_passed}/{sanity_total}"
 )
 rec.save()
-print(rec.headline_)
+print(rec.headline_text)

@@ -351,11 +351,12 @@ if worked.backbone == CHEATER_BACKBONE:
     rec.metric("random_ablation_flip_rate_std", float(random_rates.std(ddof=1)))
 rec.metric("seconds", time.perf_counter() - started)
 headline = comparisons[worked.backbone]["excess_ablation_flip_rate"]
-rec.headline(
-    f"{headline.backbone}, {len(headline.seeds)} seed(s), at {headline.config}: ablating the top "
-    f"{n_ablate} colour features flips {headline.reference_interval.mean:.1%} of hard predictions "
-    f"beyond random for erm vs {headline.candidate_interval.mean:.1%} for {headline.method} "
-    f"({headline.verdict()})"
+print(
+    rec.headline(
+        f"{headline.backbone}, {len(headline.seeds)} seed(s), at {headline.config}: ablating the top "
+        f"{n_ablate} colour features flips {headline.reference_interval.mean:.1%} of hard predictions "
+        f"beyond random for erm vs {headline.candidate_interval.mean:.1%} for {headline.method} "
+        f"({headline.verdict()})"
+    )
 )
 rec.save()
-print(rec.headline_)

@@ -205,13 +205,14 @@ for finding in expected_findings(accuracy, titles, fc_scramble_tolerance, min_cn
 more_robust = {name: max(at_compare[name], key=at_compare[name].get) for name in names}
 rec.metric("more_robust_at_compare_epsilon", more_robust)
 rec.metric("seconds", time.perf_counter() - started)
-rec.headline(
-    "; ".join(
-        f"{titles[name]}: FCNN {accuracy[name]['fcnn']['clean']:.1%}"
-        f"->{accuracy[name]['fcnn']['scrambled']:.1%}, CNN {accuracy[name]['cnn']['clean']:.1%}"
-        f"->{accuracy[name]['cnn']['scrambled']:.1%} scrambled"
-        for name in names
+print(
+    rec.headline(
+        "; ".join(
+            f"{titles[name]}: FCNN {accuracy[name]['fcnn']['clean']:.1%}"
+            f"->{accuracy[name]['fcnn']['scrambled']:.1%}, CNN {accuracy[name]['cnn']['clean']:.1%}"
+            f"->{accuracy[name]['cnn']['scrambled']:.1%} scrambled"
+            for name in names
+        )
     )
 )
 rec.save()
-print(rec.headline_)

@@ -22,7 +22,6 @@ from pathlib import Path
 
 from lazy_artist.builder.build import build, select_tasks
 from lazy_artist.builder.changes import compare_summaries, load_summary
-from lazy_artist.builder.comparison import check_reference_file
 from lazy_artist.builder.lock import build_lock, release_all
 from lazy_artist.builder.params import (
     BuildInputError,
@@ -33,6 +32,7 @@ from lazy_artist.builder.params import (
 )
 from lazy_artist.builder.project import BUILDER_BUILD_ENTRIES, Project
 from lazy_artist.builder.publish import publish
+from lazy_artist.builder.references import check_reference_file
 from lazy_artist.builder.render import RenderError
 from lazy_artist.builder.store import BuildStore, StoredRecordError
 from lazy_artist.builder.tasks import PROFILES, TaskGraph
@@ -228,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, _on_interrupt(project)) if in_main_thread else None
     )
     try:
+        # The profile is checked once, here, for every command that takes one; the commands
+        # and everything they call take it as checked (clean without one means every profile).
+        if getattr(args, "profile", None) is not None:
+            check_profile(args.profile)
         return _COMMANDS[args.command](project, args)
     except BuildInputError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -325,7 +329,6 @@ def _stop_child_processes(grace_s: float = 3.0) -> None:
 
 def _build(project: Project, args: argparse.Namespace) -> int:
     only = [args.task] if args.command == "run" else args.only
-    check_profile(args.profile)
     if only:
         check_task_names(project.graph, only)
     assignments, timeouts = _timeouts(
@@ -424,7 +427,7 @@ def _retrain(value: str | None) -> str | list[str] | None:
         return None
     if value.strip() == "all":
         return "all"
-    from lazy_artist.methods.comparison import resolve_method_names  # imports torch: only here
+    from lazy_artist.methods.ranking import resolve_method_names  # imports torch: only here
 
     try:
         return resolve_method_names(value)
@@ -446,7 +449,6 @@ def _print_outcomes(record: dict) -> None:
 
 
 def _render(project: Project, args: argparse.Namespace) -> int:
-    check_profile(args.profile)
     project.check_project("write the report")
     store = BuildStore.for_profile(project.build_dir, args.profile)
     if store.run_record() is None:
@@ -468,7 +470,6 @@ def _render(project: Project, args: argparse.Namespace) -> int:
 
 
 def _status(project: Project, args: argparse.Namespace) -> int:
-    check_profile(args.profile)
     overrides = parse_overrides(project.graph, args.assignments)
     # Not needed to answer, but a malformed record is named here rather than at the next render.
     BuildStore.for_profile(project.build_dir, args.profile).run_record()
@@ -476,18 +477,17 @@ def _status(project: Project, args: argparse.Namespace) -> int:
 
 
 def _print_plan(project: Project, profile: str, **options) -> int:
-    """One line per task: ``cached``, or ``will run: <which input changed>`` (builder/explain.py)."""
+    """One line per task: ``cached``, or ``will run: <which input changed>`` (builder/explain.py),
+    then, for a task with a ``run_plan`` hook (T4), its runs to train and why, indented."""
     from lazy_artist.builder.explain import plan
 
     for task in plan(project, profile, **options):
-        print(task.line())
+        print("\n".join(task.lines()))
     return EXIT_OK
 
 
 def _clean(project: Project, args: argparse.Namespace) -> int:
     """Delete only what the builder made, and only inside a lazy-artist project."""
-    if args.profile:
-        check_profile(args.profile)
     project.check_project("delete anything")
     removed: list[Path] = []
     for profile in [args.profile] if args.profile else list(PROFILES):
@@ -521,7 +521,6 @@ def _say(message: str) -> None:
 
 
 def _data(project: Project, args: argparse.Namespace) -> int:
-    check_profile(args.profile)
     selected = select_tasks(project.graph, args.only, args.skip)
     overrides = parse_overrides(project.graph, _timeouts(project.graph, args.assignments, None)[0])
     data_roots = {

@@ -9,8 +9,9 @@ comes through here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from lazy_artist.fileio import atomic_write_json, read_json
@@ -20,32 +21,57 @@ FIGURES_DIR = "figures"
 ARTEFACTS_DIR = "artefacts"
 
 
-@dataclass
 class Recorder:
-    output_dir: Path
-    task: str
-    metrics_: dict[str, Any] = field(default_factory=dict)
-    checks_: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tables_: dict[str, dict[str, Any]] = field(default_factory=dict)
-    figures_: dict[str, dict[str, Any]] = field(default_factory=dict)
-    headline_: str = ""
+    """Records one task's results; what it holds is read back through read-only views
+    (:attr:`metrics`, :attr:`checks`, :attr:`tables`, :attr:`figures`, :attr:`headline_text`),
+    so a notebook cannot change a recorded value except by recording it again."""
 
     def __init__(self, output_dir: str | Path, task: str) -> None:
         self.output_dir = Path(output_dir)
         self.task = task
-        self.metrics_, self.checks_, self.tables_, self.figures_ = {}, {}, {}, {}
-        self.headline_ = ""
+        self._metrics: dict[str, Any] = {}
+        self._checks: dict[str, dict[str, Any]] = {}
+        self._tables: dict[str, dict[str, Any]] = {}
+        self._figures: dict[str, dict[str, Any]] = {}
+        self._headline = ""
         (self.output_dir / FIGURES_DIR).mkdir(parents=True, exist_ok=True)
         (self.output_dir / ARTEFACTS_DIR).mkdir(parents=True, exist_ok=True)
 
+    def __repr__(self) -> str:
+        return f"Recorder({str(self.output_dir)!r}, {self.task!r})"
+
+    @property
+    def metrics(self) -> Mapping[str, Any]:
+        """The recorded metrics as ``results.json`` will hold them, read-only all the way down
+        (mappings are ``MappingProxyType``, lists tuples): a copy made at each read."""
+        return _frozen(self._metrics)
+
+    @property
+    def checks(self) -> Mapping[str, Mapping[str, Any]]:
+        """``name -> {"passed": bool, "detail": str}`` for every recorded check."""
+        return _frozen(self._checks)
+
+    @property
+    def tables(self) -> Mapping[str, Mapping[str, Any]]:
+        return _frozen(self._tables)
+
+    @property
+    def figures(self) -> Mapping[str, Mapping[str, Any]]:
+        return _frozen(self._figures)
+
+    @property
+    def headline_text(self) -> str:
+        """The recorded headline (``headline`` is the method that records it)."""
+        return self._headline
+
     def metric(self, name: str, value: Any) -> Any:
         """Record one number (or JSON-able structure) and return it, for use inline."""
-        self.metrics_[name] = _plain(value)
+        self._metrics[name] = _plain(value)
         return value
 
     def check(self, name: str, passed: bool, detail: str) -> bool:
         """Record whether an expected finding held, with the computed evidence in ``detail``."""
-        self.checks_[name] = {"passed": bool(passed), "detail": detail}
+        self._checks[name] = {"passed": bool(passed), "detail": detail}
         return bool(passed)
 
     def table(
@@ -62,7 +88,7 @@ class Recorder:
                 raise ValueError(
                     f"table {name!r}: row {row!r} has {len(row)} cells, expected {len(columns)}"
                 )
-        self.tables_[name] = {
+        self._tables[name] = {
             "columns": list(columns),
             "rows": [[_plain(cell) for cell in row] for row in rows],
             "caption": caption,
@@ -75,16 +101,17 @@ class Recorder:
         """Save a matplotlib figure as PNG under ``figures/`` and record its caption."""
         path = self.output_dir / FIGURES_DIR / f"{name}.png"
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
-        self.figures_[name] = {
+        self._figures[name] = {
             "file": f"{FIGURES_DIR}/{name}.png",
             "caption": caption,
             "width": width,
         }
         return path
 
-    def headline(self, text: str) -> None:
-        """One line for the status table, built from computed numbers."""
-        self.headline_ = text
+    def headline(self, text: str) -> str:
+        """Record one line for the status table, built from computed numbers; returns it."""
+        self._headline = text
+        return text
 
     def artefact_path(self, name: str) -> Path:
         """Where to write an artefact (checkpoint, array) that later tasks may load."""
@@ -96,11 +123,11 @@ class Recorder:
             path,
             {
                 "task": self.task,
-                "headline": self.headline_,
-                "metrics": self.metrics_,
-                "checks": self.checks_,
-                "tables": self.tables_,
-                "figures": self.figures_,
+                "headline": self._headline,
+                "metrics": self._metrics,
+                "checks": self._checks,
+                "tables": self._tables,
+                "figures": self._figures,
             },
         )
         return path
@@ -119,6 +146,16 @@ def artefact(task_dir: str | Path, name: str) -> Path:
             f"artefact {name!r} not found in {task_dir}: build the upstream task first"
         )
     return path
+
+
+def _frozen(value: Any) -> Any:
+    """A read-only view of recorded data: mappings as ``MappingProxyType``, lists as tuples,
+    all the way down (so a caller's ``rec.metrics["x"].append(...)`` fails loudly)."""
+    if isinstance(value, dict):
+        return MappingProxyType({key: _frozen(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
 
 
 def _plain(value: Any) -> Any:

@@ -10,6 +10,7 @@ from lazy_artist.attacks.study import (
     CANDIDATE,
     CROSS_MODEL,
     REFERENCE,
+    is_cheater,
     load_compared_models,
     short_name,
 )
@@ -57,46 +58,52 @@ def _weights(model) -> torch.Tensor:
     return next(iter(model.network.state_dict().values()))
 
 
-def test_short_names_drop_only_what_the_zoo_would_fill_in(upstream):
+def test_labels_always_name_method_and_backbone_and_drop_only_default_seed_and_rule(upstream):
     index = read_index(upstream["t4"])
-    assert short_name("erm", "cheater_cnn", 0, "easy_val", index) == "cheater"
-    assert short_name("erm", "cheater_cnn", 0, "conflict_val", index) == "cheater:conflict_val"
+    assert short_name("erm", "cheater_cnn", 0, "easy_val", index) == "erm@cheater_cnn"
+    assert short_name("erm", "cheater_cnn", 0, "conflict_val", index) == (
+        "erm@cheater_cnn:conflict_val"
+    )
     assert short_name("erm", "cheater_cnn", 1, "easy_val", index) == "erm@cheater_cnn#1"
-    assert short_name("cf_invar", "lenet_cnn", 0, "conflict_val", index) == "cf_invar"
-    assert short_name("cf_invar", "lenet_cnn", 1, "easy_val", index) == "cf_invar#1:easy_val"
+    assert short_name("cf_invar", "lenet_cnn", 0, "conflict_val", index) == "cf_invar@lenet_cnn"
+    assert short_name("cf_invar", "lenet_cnn", 1, "easy_val", index) == (
+        "cf_invar@lenet_cnn#1:easy_val"
+    )
+    assert is_cheater("erm", "cheater_cnn", 0) and not is_cheater("erm", "lenet_cnn", 0)
 
 
 def test_pairs_are_loaded_once_labelled_by_names_that_load_them_again(upstream):
     pairs = matched_pairs(upstream)
     compared = load_compared_models(upstream, pairs, "gray_oracle@lenet_cnn,erm@lenet_cnn")
     assert compared.names == [
-        "cheater",
+        "erm@cheater_cnn",
         "cf_invar@cheater_cnn",
         "erm@cheater_cnn#1",
         "cf_invar@cheater_cnn#1",
-        "erm",
-        "cf_invar",
-        "erm#1",
-        "cf_invar#1",
-        "gray_oracle",  # the extra erm@lenet_cnn is the pair's "erm": not repeated
+        "erm@lenet_cnn",
+        "cf_invar@lenet_cnn",
+        "erm@lenet_cnn#1",
+        "cf_invar@lenet_cnn#1",
+        "gray_oracle@lenet_cnn",  # the extra erm@lenet_cnn is the pair's: not repeated
     ]
-    assert compared.roles["cheater"] == REFERENCE and compared.roles["cf_invar#1"] == CANDIDATE
-    assert compared.roles["gray_oracle"] == CROSS_MODEL
+    assert compared.roles["erm@cheater_cnn"] == REFERENCE
+    assert compared.roles["cf_invar@lenet_cnn#1"] == CANDIDATE
+    assert compared.roles["gray_oracle@lenet_cnn"] == CROSS_MODEL
     for name, model in compared.models.items():
         again = load_study_model(upstream, name)
         assert model.record() == {**again.record(), "name": name}
         assert torch.equal(_weights(model), _weights(again))
     # The pair's own (long) names map to the labels, and the cheater is T1's model.
-    assert compared.labels["erm@cheater_cnn#0:easy_val"] == "cheater"
-    cheater = compared.models["cheater"]
+    assert compared.labels["erm@cheater_cnn#0:easy_val"] == "erm@cheater_cnn"
+    cheater = compared.models["erm@cheater_cnn"]
     assert (cheater.backbone, cheater.method, cheater.seed, cheater.rule) == (
         "cheater_cnn",
         "erm",
         0,
         "easy_val",
     )
-    assert compared.matched_reference("cf_invar#1") == "erm#1"
-    assert compared.matched_reference("gray_oracle") is None
+    assert compared.matched_reference("cf_invar@lenet_cnn#1") == "erm@lenet_cnn#1"
+    assert compared.matched_reference("gray_oracle@lenet_cnn") is None
     records = compared.records()
     assert records[0]["role"] == REFERENCE and {"backbone", "seed", "rule"} <= set(records[0])
 
@@ -104,15 +111,18 @@ def test_pairs_are_loaded_once_labelled_by_names_that_load_them_again(upstream):
 def test_the_showcase_is_each_backbones_first_seed_pair_and_the_extra_rows(upstream):
     compared = load_compared_models(upstream, matched_pairs(upstream), "gray_oracle@lenet_cnn")
     assert compared.showcase() == [
-        "cheater",
+        "erm@cheater_cnn",
         "cf_invar@cheater_cnn",
-        "erm",
-        "cf_invar",
-        "gray_oracle",
+        "erm@lenet_cnn",
+        "cf_invar@lenet_cnn",
+        "gray_oracle@lenet_cnn",
     ]
-    assert compared.first_pairs() == [("cheater", "cf_invar@cheater_cnn"), ("erm", "cf_invar")]
+    assert compared.first_pairs() == [
+        ("erm@cheater_cnn", "cf_invar@cheater_cnn"),
+        ("erm@lenet_cnn", "cf_invar@lenet_cnn"),
+    ]
     only = load_compared_models(upstream, matched_pairs(upstream, "lenet_cnn", n_seeds=1), "")
-    assert only.names == ["erm", "cf_invar"] and only.showcase() == ["erm", "cf_invar"]
+    assert only.names == ["erm@lenet_cnn", "cf_invar@lenet_cnn"] == only.showcase()
 
 
 def test_no_pairs_or_an_unknown_extra_model_is_a_clear_error(upstream):

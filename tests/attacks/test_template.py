@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from lazy_artist.attacks.battery import BatteryPlan, SanityThresholds
-from lazy_artist.attacks.compare import CENSOR_FACTOR, compare_pairs
+from lazy_artist.attacks.checklist import all_converged, checklist_rows
+from lazy_artist.attacks.compare import CENSOR_FACTOR, CI_LEVEL, compare_pairs
 from lazy_artist.attacks.pgd import PGDConfig
 from lazy_artist.attacks.study import CANDIDATE, CROSS_MODEL, REFERENCE, ComparedModels
 from lazy_artist.attacks.tables import (
@@ -62,7 +63,12 @@ def _eps(seed: int, scale: float = 0.05) -> np.ndarray:
     return np.clip(scale * np.exp(rng.normal(0.0, 0.3, 40)), 1e-3, 0.9)
 
 
-def _results(cheater_factor: float, weak_oracle: bool = False, weak_cheater: bool = False) -> dict:
+def _results(
+    cheater_factor: float,
+    weak_oracle: bool = False,
+    weak_cheater: bool = False,
+    unconverged: tuple[str, ...] = (),
+) -> dict:
     """results.json of a run with two backbones (one seed each) and the gray oracle: the
     cheater_cnn candidate ``cheater_factor`` x harder than ERM, the lenet_cnn one no different."""
     models = {
@@ -104,7 +110,16 @@ def _results(cheater_factor: float, weak_oracle: bool = False, weak_cheater: boo
         n_boot=300,
     )
     sanity = checklist(batteries, PLAN, THRESHOLDS)
+    converged = {name: name not in unconverged for name in compared.names}
+    comparison_converged = {
+        b: all_converged(c.reference_models + c.candidate_models, converged)
+        for b, c in comparisons.items()
+    }
     checks = {
+        **{
+            f"attack converged on every compared model [{b}]": {"passed": held, "detail": "d"}
+            for b, held in comparison_converged.items()
+        },
         "fair sample": {"passed": True, "detail": "40 of 50"},
         **{
             f"comparison_significant [{b}]": {"passed": c.significant, "detail": c.detail()}
@@ -137,6 +152,17 @@ def _results(cheater_factor: float, weak_oracle: bool = False, weak_cheater: boo
         "comparisons": {b: c.record() for b, c in comparisons.items()},
         "headline_backbone": "cheater_cnn",
         "censor_at": CENSOR_FACTOR,
+        "ci_level": CI_LEVEL,
+        "converged": converged,
+        "comparison_converged": comparison_converged,
+        "probes": {
+            "cheater": {
+                "square_success": 0.25,
+                "pgd_success": 0.5,
+                "many_restarts": 40,
+                "many_restarts_success": 0.5,
+            }
+        },
         "groups": group_records(pooled_curves(batteries, grouped), grouped, PLAN),
         "sanity_passed": sum(c.passed for c in sanity.values()),
         "sanity_total": len(sanity),
@@ -150,7 +176,14 @@ def _results(cheater_factor: float, weak_oracle: bool = False, weak_cheater: boo
             for n in compared.names
         },
     }
+    checklist_columns, checklist_table = checklist_rows(sanity)
     tables = {
+        "robustness_checklist": {
+            "columns": checklist_columns,
+            "rows": checklist_table,
+            "caption": "checklist",
+            "formats": {},
+        },
         "attack": {"columns": columns, "rows": rows, "caption": "per model", "formats": formats},
         "comparison": {
             "columns": comparison_columns,
@@ -228,3 +261,27 @@ def test_a_matched_model_failing_a_sanity_check_adds_a_caveat_to_its_finding(tmp
     text = _render(tmp_path, results)
     assert "**cf_invar** is harder to attack than erm" in text
     assert "Caveat: sanity checks failed for cheater" in text
+
+
+def test_a_comparison_on_a_model_that_did_not_converge_claims_nothing(tmp_path):
+    results = _results(cheater_factor=3.0, unconverged=("cf_invar@cheater_cnn",))
+    assert results["checks"]["comparison_significant [cheater_cnn]"]["passed"]
+    text = _render(tmp_path, results)
+    assert "harder to attack than" not in text
+    assert "the attack did **not converge** on every compared model" in text
+    assert "**Not converged:** cf_invar@cheater_cnn." in text
+
+
+def test_the_interval_level_is_printed_from_the_results_never_typed_in(tmp_path):
+    results = _results(cheater_factor=3.0)
+    results["metrics"]["ci_level"] = 0.9
+    text = _render(tmp_path, results)
+    assert "90% percentile bootstrap interval" in text and "(90% interval" in text
+    # The tables and check details were computed at 0.95; the template's sentences follow m.
+    assert "95% percentile" not in text and "(95% interval" not in text
+
+
+def test_the_checklist_table_and_square_next_to_pgd_are_shown(tmp_path):
+    text = _render(tmp_path, _results(cheater_factor=3.0))
+    assert "Square 25%, PGD 50%, PGD with 40 restarts 50%" in text
+    assert "models held" in text

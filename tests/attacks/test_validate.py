@@ -36,6 +36,14 @@ def test_the_comparison_parameters_accept_what_they_document():
         ({"strength_models": "some"}, "strength_models: unknown value 'some'"),
         ({"alpha": 1.0}, "alpha must be a level in"),
         ({"n_boot": 10}, "n_boot must be an integer >= 100"),
+        ({"targeted_losses": ["ce", "ce"]}, "targeted_losses must be a non-empty list"),
+        ({"targeted_losses": ["hinge"]}, "targeted_losses must be a non-empty list"),
+        ({"targeted_losses": "ce"}, "targeted_losses must be a non-empty list"),
+        ({"restart_factor": 5}, "restart_factor must be an integer >= 10"),
+        ({"max_doublings": -1}, "max_doublings must be an integer >= 0"),
+        ({"square_p_init": 0.0}, "square_p_init must be in"),
+        ({"restart_tolerance": 2.0}, "restart_tolerance must be a fraction"),
+        ({"zero_gradient_norm": -1.0}, "zero_gradient_norm must be >= 0"),
     ],
 )
 def test_bad_values_are_rejected_naming_the_parameter(changes, message):

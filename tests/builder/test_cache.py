@@ -75,7 +75,7 @@ def test_task_digest_follows_only_the_modules_a_notebook_reaches(package_copy):
     assert not any(part.startswith("builder") for part in reached)
     before = library_digest(package_copy, notebook_text=notebook)
     (package_copy / "unrelated_new_module.py").write_text("X = 1\n", encoding="utf-8")
-    with (package_copy / "methods" / "comparison.py").open("a", encoding="utf-8") as handle:
+    with (package_copy / "methods" / "ranking.py").open("a", encoding="utf-8") as handle:
         handle.write("\nUNRELATED_TO_RESULTS = 1\n")
     assert library_digest(package_copy, notebook_text=notebook) == before
     with (package_copy / "fileio.py").open("a", encoding="utf-8") as handle:
@@ -83,7 +83,7 @@ def test_task_digest_follows_only_the_modules_a_notebook_reaches(package_copy):
     assert library_digest(package_copy, notebook_text=notebook) != before
     # The per-module digests name the module that changed.
     after = library_digests(package_copy, notebook_text=notebook)
-    assert "fileio.py" in after and "methods/comparison.py" not in after
+    assert "fileio.py" in after and "methods/ranking.py" not in after
 
 
 NOTEBOOK = """# %% [markdown]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -10,7 +11,9 @@ import lazy_artist.cli as cli
 from lazy_artist.builder.build import build
 from lazy_artist.builder.explain import CACHED, NOT_SELECTED, WILL_RUN, plan
 from lazy_artist.builder.project import Project
+from lazy_artist.builder.run_hooks import RunPlanQuery
 from lazy_artist.builder.store import BuildStore
+from lazy_artist.builder.tasks import TaskGraph
 
 from .conftest import FIXTURE_GRAPH
 
@@ -98,3 +101,67 @@ def test_the_build_says_its_progress_as_each_task_starts_and_ends(fixture_projec
     assert [line for line in lines if line.startswith("build: ")][-1] == (
         "build: 1 of 2 tasks done (1 failed or blocked), 1 waiting"
     )
+
+
+# --- a task's run_plan hook (T4's runs): asked only for a task that will run ----------------
+
+
+def hooked(hook) -> TaskGraph:
+    """The fixture graph with ``consume`` declaring a ``run_plan`` hook (as tasks.py does T4's)."""
+    return TaskGraph(
+        dataclasses.replace(t, run_plan=hook) if t.name == "consume" else t for t in FIXTURE_GRAPH
+    )
+
+
+def hook_output(project, monkeypatch, capsys, hook, *argv) -> list[str]:
+    monkeypatch.setattr(cli, "Project", lambda root: Project(root, hooked(hook)))
+    assert cli.main(["--root", str(project.root), "status", "--profile", "quick", *argv]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_a_hook_explains_the_runs_of_a_task_that_will_run(built, monkeypatch, capsys):
+    asked: list[RunPlanQuery] = []
+
+    def hook(query: RunPlanQuery) -> list[str]:
+        asked.append(query)
+        return ["runs: 3 planned, 1 memoised, 2 to train", f"  factor {query.params['factor']}"]
+
+    store = BuildStore.for_profile(built.build_dir, "quick")
+    lines = hook_output(built, monkeypatch, capsys, hook, "--set", "consume.factor=7")
+    at = lines.index("consume will run: parameters changed (factor)")
+    assert lines[at + 1 : at + 3] == [
+        "     runs: 3 planned, 1 memoised, 2 to train",
+        "       factor 7",
+    ]
+    (query,) = asked
+    assert query.upstream == {"produce": store.task_dir("produce")}
+    assert query.memo_dir == store.memo_dir("consume") and query.device == "cpu"
+
+    # Nothing changed: consume is cached, its runs are not asked about.
+    asked.clear()
+    assert "consume cached" in hook_output(built, monkeypatch, capsys, hook)
+    assert not asked
+    # Its dependency will re-run: the hook is told that its outputs are not known yet.
+    notebook = built.notebook("produce")
+    notebook.write_text(notebook.read_text() + "\nprint('edited')\n", encoding="utf-8")
+    hook_output(built, monkeypatch, capsys, hook)
+    assert [q.upstream for q in asked] == [{"produce": None}]
+
+
+def test_a_failing_hook_is_one_line_and_status_still_answers(built, monkeypatch, capsys):
+    def hook(query: RunPlanQuery) -> list[str]:
+        raise FileNotFoundError("no canvas")
+
+    lines = hook_output(built, monkeypatch, capsys, hook, "--set", "consume.factor=7")
+    at = lines.index("consume will run: parameters changed (factor)")
+    assert lines[at + 1] == "     run plan unavailable: FileNotFoundError: no canvas"
+    assert "produce cached" in lines
+
+
+def test_t4s_plan_waits_for_t0(tmp_path):
+    from lazy_artist.builder.run_hooks import t4_run_plan
+
+    query = RunPlanQuery(
+        tmp_path, {"data_root": "data"}, tmp_path / "memo", {"t0": None}, "cpu", None
+    )
+    assert t4_run_plan(query) == ["runs: plan unknown until t0 runs"]

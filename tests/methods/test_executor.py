@@ -75,7 +75,7 @@ def test_two_workers_give_the_serial_numbers_bit_for_bit(canvas, serial, tmp_pat
     seed0, seed1 = (next(iter(alg.network.state_dict().values())) for alg, _ in serial[:2])
     assert not torch.equal(seed0, seed1)
     # The driver wrote one entry per run: a second pass finds them all and dispatches nothing.
-    assert memo.misses == 4 and len(list((tmp_path / "memo").glob("*/*"))) == 4
+    assert memo.misses == 4 and len(_entries(tmp_path / "memo")) == 4
 
     def no_dispatch(*args, **kwargs):
         raise AssertionError("a memo hit was sent to a worker")
@@ -92,7 +92,7 @@ def test_two_workers_give_the_serial_numbers_bit_for_bit(canvas, serial, tmp_pat
 
     # One entry lost: only that run trains, here (one run needs no pool), to the same numbers.
     lost = serial[2][1]  # cf_invar, seed 0
-    shutil.rmtree(next(p for p in (tmp_path / "memo").glob("*/*") if _about(p) == ("cf_invar", 0)))
+    shutil.rmtree(next(p for p in _entries(tmp_path / "memo") if _about(p) == ("cf_invar", 0)))
     third = RunMemo(tmp_path / "memo")
     executor._run_pool = no_dispatch
     try:
@@ -102,6 +102,11 @@ def test_two_workers_give_the_serial_numbers_bit_for_bit(canvas, serial, tmp_pat
     assert (third.hits, third.misses) == (3, 1) and "reused" not in refit[2][1].extra
     _assert_same_runs(serial[2:3], refit[2:3])
     assert _timeless(refit[2][1].as_dict()) == _timeless(lost.as_dict())
+
+
+def _entries(memo_dir) -> list:
+    """The memo's entries (``<key[:2]>/<key>``; the key-parts sidecars under .parts/ aside)."""
+    return list(memo_dir.glob("[0-9a-f][0-9a-f]/*"))
 
 
 def _about(entry) -> tuple[str, int]:
@@ -200,7 +205,40 @@ def test_jobs_is_a_t4_parameter_checked_up_front_and_left_out_of_the_cache_key()
         "t1.epochs=2",
         "t4.jobs=2",
         "t7.jobs=2",
+        "t6.jobs=2",
         "t4.executor=local",
     ]
     args = argparse.Namespace(assignments=["t4.jobs=1"], jobs=3, executor=None)
-    assert _with_run_options(STUDY_TASKS, args) == ["t4.jobs=1", "t7.jobs=3"]
+    assert _with_run_options(STUDY_TASKS, args) == ["t4.jobs=1", "t7.jobs=3", "t6.jobs=3"]
+
+
+def _ray_or_skip():
+    """Ray, or a skip where it is not installed; in CI, where the test extra installs it, a
+    missing Ray fails instead of skipping silently."""
+    import importlib.metadata
+    import os
+
+    try:
+        import ray
+    except ImportError:
+        try:
+            extra = importlib.metadata.requires("lazy-artist") or []
+        except importlib.metadata.PackageNotFoundError:
+            extra = []
+        if os.environ.get("CI") and any(r.startswith("ray") and "test" in r for r in extra):
+            pytest.fail("the test extra installs ray, but it is not importable here")
+        pytest.skip("ray is not installed (pip install ray, or the test extra)")
+    return ray
+
+
+def test_ray_gives_the_local_pools_numbers(canvas, serial):
+    ray = _ray_or_skip()
+    two = _requests()[1:3]  # erm seed 1, cf_invar seed 0: two methods, two seeds
+    pool = fit_many(two, {"c": canvas}, jobs=2, executor="local")
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        on_ray = fit_many(two, {"c": canvas}, jobs=2, executor="ray")
+    finally:
+        ray.shutdown()
+    _assert_same_runs(pool, on_ray)
+    _assert_same_runs(serial[1:3], on_ray)

@@ -10,9 +10,19 @@ derived from the model's, so adding a model never changes another's numbers):
    one gradient per image and budget);
 3. the untargeted PGD sweep (about a sixth of the search's cost);
 4. the zero-gradient shares of the targeted and untargeted losses (gradient masking);
-5. with ``strength=True`` only (the most expensive part, about 1.5x the search): the strength
-   re-run, the same search with ``strength_factor`` x steps and restarts on the first
-   ``n_strength_samples`` samples.
+5. with ``strength=True`` only: convergence. The search again with ``strength_factor`` x
+   steps and restarts on the first ``n_strength_samples`` samples; if its median minimum
+   epsilon drops by more than ``strength_tolerance``, the budget is raised (``strength_factor``
+   x again) up to ``max_doublings`` times until two successive budgets agree. A model converged
+   at a raised budget has its whole search re-run at that budget (the reported minimum epsilon
+   comes from a converged attack); one that never agrees is "not converged";
+6. with ``n_probe_samples`` > 0, on the first that many samples at the report epsilon: PGD with
+   ``restart_factor`` x the restarts, and Square Attack (gradient-free).
+
+The targeted search runs once per loss of ``plan.losses`` (the first sweeps every budget, the
+others only up to each sample's first success) and keeps each sample's lowest minimum epsilon
+(:func:`lazy_artist.attacks.min_epsilon.lowest_of`); the input-gradient norms of every step
+of the first search feed the gradient-health check.
 
 Unbroken samples have minimum epsilon ``inf``; summaries use order statistics
 (``method="inverted_cdf"``), never interpolation, because inf - inf is NaN and "the mean of
@@ -23,21 +33,37 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from lazy_artist.attacks import sanity
-from lazy_artist.attacks.min_epsilon import MinEpsilonResult, check_grid, min_epsilon, pgd_attack
-from lazy_artist.attacks.pgd import PGDConfig
+from lazy_artist.attacks import checklist, sanity
+from lazy_artist.attacks.gradient_health import (
+    GradientHealth,
+    GradientNorms,
+    gradient_health,
+    healthy_gradients,
+)
+from lazy_artist.attacks.min_epsilon import (
+    LowestOf,
+    MinEpsilonResult,
+    check_grid,
+    lowest_of,
+    min_epsilon,
+    pgd_attack,
+)
+from lazy_artist.attacks.pgd import OBJECTIVES, PGDConfig, pgd
 from lazy_artist.attacks.sanity import SanityCheck
+from lazy_artist.attacks.square import SquareConfig, square_attack
 from lazy_artist.attacks.sweep import SweepResult, fgsm_sweep, pgd_sweep
 
-# Offsets of the seeds of one model's attacks from the model's own seed.
-SEARCH_SEED, STRENGTH_SEED, UNTARGETED_SEED = 0, 1, 2
+# Offsets of the seeds of one model's attacks from the model's own seed (a level's strength
+# search adds LEVEL_SEED x level, a loss LOSS_SEED x its position).
+SEARCH_SEED, STRENGTH_SEED, UNTARGETED_SEED, RESTARTS_SEED, SQUARE_SEED = 0, 1, 2, 3, 4
+LEVEL_SEED, LOSS_SEED = 10, 1000
 
 
 @dataclass(frozen=True)
@@ -54,9 +80,28 @@ class BatteryPlan:
     n_strength_samples: int
     report_epsilon: float  # on the grid
     visible_epsilon: float  # on the grid
+    extra_losses: tuple[str, ...] = ()  # targeted losses besides targeted.loss (lowest wins)
+    strength_tolerance: float = 0.05  # the convergence decision (same as the check's)
+    max_doublings: int = 0  # budget raises allowed when the strength check fails
+    n_probe_samples: int = 0  # many-restarts and Square probes on this many (0: none)
+    restart_factor: int = 10  # the many-restarts probe: this many x the restarts
+    square: SquareConfig = field(default_factory=SquareConfig)
+    zero_gradient_norm: float = 1e-8  # a step's gradient counts as ~zero at this L1 norm
 
     def __post_init__(self) -> None:
         check_grid(self.grid)
+        for loss in self.losses:
+            if loss not in OBJECTIVES:
+                raise ValueError(
+                    f"unknown targeted loss {loss!r}: choose from {', '.join(OBJECTIVES)}"
+                )
+        if len(set(self.losses)) != len(self.losses):
+            raise ValueError(f"targeted losses repeat: {list(self.losses)}")
+        if self.max_doublings < 0 or self.n_probe_samples < 0 or self.restart_factor < 1:
+            raise ValueError(
+                "max_doublings and n_probe_samples must be >= 0 and restart_factor >= 1, got "
+                f"{self.max_doublings!r}, {self.n_probe_samples!r}, {self.restart_factor!r}"
+            )
         if self.targeted.target_confidence is None:
             raise ValueError("the targeted PGD config needs a target_confidence")
         for name in ("report_epsilon", "visible_epsilon"):
@@ -70,6 +115,10 @@ class BatteryPlan:
     @property
     def target_confidence(self) -> float:
         return float(self.targeted.target_confidence)
+
+    @property
+    def losses(self) -> tuple[str, ...]:
+        return (self.targeted.loss, *self.extra_losses)
 
     def position(self, epsilon: float, name: str = "epsilon") -> int:
         """Index of ``epsilon`` on the grid (compared as numbers, not bit patterns)."""
@@ -86,6 +135,54 @@ class BatteryPlan:
             "untargeted_loss": self.untargeted.loss,
             "strength_factor": self.strength_factor,
             "n_strength_samples": self.n_strength_samples,
+            "losses": list(self.losses),
+            "max_doublings": self.max_doublings,
+            "n_probe_samples": self.n_probe_samples,
+            "restart_factor": self.restart_factor,
+            "square": asdict(self.square),
+            "zero_gradient_norm": self.zero_gradient_norm,
+        }
+
+
+@dataclass
+class Convergence:
+    """The strength check at each budget tried; ``level`` is the number of doublings of the
+    reported search (0: the base budget)."""
+
+    levels: list[dict[str, Any]]
+    converged: bool
+    level: int
+    check: SanityCheck
+
+    def record(self) -> dict[str, Any]:
+        return {"levels": self.levels, "converged": self.converged, "level": self.level}
+
+
+@dataclass
+class Probes:
+    """The many-restarts and Square Attack probes at the report epsilon on a subsample."""
+
+    epsilon: float
+    base_success: np.ndarray  # (n,) the reported search broke the sample at <= epsilon
+    many_success: np.ndarray  # (n,) PGD with restart_factor x restarts (any loss)
+    square_success: np.ndarray  # (n,)
+    restarts: int
+    many_restarts: int
+    queries: int
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "epsilon": self.epsilon,
+            "n_samples": int(len(self.base_success)),
+            "pgd_success": float(self.base_success.mean()),
+            "many_restarts_success": float(self.many_success.mean()),
+            "square_success": float(self.square_success.mean()),
+            "square_only": int(
+                (self.square_success & ~self.base_success & ~self.many_success).sum()
+            ),
+            "restarts": self.restarts,
+            "many_restarts": self.many_restarts,
+            "queries": self.queries,
         }
 
 
@@ -98,11 +195,20 @@ class BatteryResult:
     zero_targeted: float
     zero_untargeted: float
     seconds: float
-    strong: MinEpsilonResult | None = None  # the strength re-run (``strength=True`` only)
+    strong: MinEpsilonResult | None = None  # the last strength re-run (``strength=True`` only)
+    losses: LowestOf | None = None  # the reported search per loss
+    convergence: Convergence | None = None  # ``strength=True`` only
+    gradients: GradientHealth | None = None  # along the first search's path
+    probes: Probes | None = None  # ``n_probe_samples`` > 0 only
 
     @property
     def has_strength(self) -> bool:
         return self.strong is not None
+
+    @property
+    def converged(self) -> bool | None:
+        """True / False after the strength check; None where it did not run."""
+        return None if self.convergence is None else self.convergence.converged
 
     @property
     def min_epsilon(self) -> np.ndarray:
@@ -123,13 +229,11 @@ def run_battery(
     began = time.perf_counter()
     targeted_labels = torch.as_tensor(targeted_labels, device=targeted_images.device).long()
     untargeted_labels = torch.as_tensor(untargeted_labels, device=untargeted_images.device).long()
-    search = min_epsilon(
-        pgd_attack(network, plan.targeted, plan.target_class, seed + SEARCH_SEED),
-        targeted_images,
-        targeted_labels,
-        plan.grid,
-        plan.bisection_steps,
-    )
+    norms = GradientNorms()
+    losses = targeted_search(
+        network, plan, plan.targeted, targeted_images, targeted_labels, seed + SEARCH_SEED,
+        sweep_all=True, on_gradient=norms,
+    )  # fmt: skip
     fgsm_targeted = fgsm_sweep(
         network,
         targeted_images,
@@ -159,24 +263,27 @@ def run_battery(
         plan.untargeted,
         seed=seed + UNTARGETED_SEED,
     )
-    strong = None
+    strong = convergence = None
     if strength:
-        subset = slice(0, min(plan.n_strength_samples, len(targeted_images)))
-        strong = min_epsilon(
-            pgd_attack(
-                network,
-                plan.targeted.stronger(plan.strength_factor),
-                plan.target_class,
-                seed + STRENGTH_SEED,
-            ),
-            targeted_images[subset],
-            targeted_labels[subset],
-            plan.grid,
-            plan.bisection_steps,
-            sweep_all=False,  # only the minimum is compared: skip budgets above a success
+        strong, convergence = _converge(
+            network, plan, targeted_images, targeted_labels, losses.search, seed
         )
+        if convergence.converged and convergence.level > 0:
+            # The reported minimum epsilon must come from the budget that converged.
+            losses = targeted_search(
+                network,
+                plan,
+                plan.targeted.stronger(plan.strength_factor**convergence.level),
+                targeted_images,
+                targeted_labels,
+                seed + SEARCH_SEED + LEVEL_SEED * convergence.level,
+                sweep_all=True,
+            )
+    probes = None
+    if plan.n_probe_samples:
+        probes = _probes(network, plan, targeted_images, targeted_labels, losses.search, seed)
     return BatteryResult(
-        search=search,
+        search=losses.search,
         fgsm_targeted=fgsm_targeted,
         fgsm_untargeted=fgsm_untargeted,
         pgd_untargeted=pgd_untargeted,
@@ -184,6 +291,142 @@ def run_battery(
         zero_untargeted=zero_untargeted,
         seconds=time.perf_counter() - began,
         strong=strong,
+        losses=losses,
+        convergence=convergence,
+        gradients=gradient_health(norms.values(), plan.zero_gradient_norm),
+        probes=probes,
+    )
+
+
+def targeted_search(
+    network: nn.Module,
+    plan: BatteryPlan,
+    config: PGDConfig,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    seed: int,
+    sweep_all: bool = True,
+    on_gradient: GradientNorms | None = None,
+) -> LowestOf:
+    """The minimum-epsilon search once per loss of ``plan.losses`` (``config``'s budget), each
+    sample's lowest kept. Only the first loss sweeps every budget when ``sweep_all`` (it gives
+    the success curve); the others stop at each sample's first success."""
+    searches = {
+        loss: min_epsilon(
+            pgd_attack(
+                network,
+                replace(config, loss=loss),
+                plan.target_class,
+                seed + LOSS_SEED * k,
+                on_gradient=on_gradient,
+            ),
+            images,
+            labels,
+            plan.grid,
+            plan.bisection_steps,
+            sweep_all=sweep_all and k == 0,
+        )
+        for k, loss in enumerate(plan.losses)
+    }
+    return lowest_of(searches)
+
+
+def _converge(
+    network: nn.Module,
+    plan: BatteryPlan,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    search: MinEpsilonResult,
+    seed: int,
+) -> tuple[MinEpsilonResult, Convergence]:
+    """The strength check, raising the budget up to ``plan.max_doublings`` times until the
+    search at one budget and at ``strength_factor`` x it agree on the subset's median."""
+    subset = slice(0, min(plan.n_strength_samples, len(images)))
+    current = search.epsilon[subset]
+    levels: list[dict[str, Any]] = []
+    for level in range(plan.max_doublings + 1):
+        base = plan.targeted.stronger(plan.strength_factor**level) if level else plan.targeted
+        stronger = targeted_search(
+            network,
+            plan,
+            plan.targeted.stronger(plan.strength_factor ** (level + 1)),
+            images[subset],
+            labels[subset],
+            seed + STRENGTH_SEED + LEVEL_SEED * level,
+            sweep_all=False,  # only the minimum is compared: skip budgets above a success
+        ).search
+        check = sanity.stronger_attack_agrees(
+            order_statistic(current, 0.5),
+            order_statistic(stronger.epsilon, 0.5),
+            plan.strength_tolerance,
+            plan.strength_factor,
+            len(current),
+        )
+        levels.append(
+            {
+                "level": level,
+                "steps": base.steps,
+                "restarts": base.restarts,
+                "median_base": finite_or_none(order_statistic(current, 0.5)),
+                "median_stronger": finite_or_none(order_statistic(stronger.epsilon, 0.5)),
+                "passed": check.passed,
+                "detail": check.detail,
+            }
+        )
+        if check.passed:
+            break
+        current = stronger.epsilon
+    converged = bool(levels[-1]["passed"])
+    result = Convergence(
+        levels,
+        converged,
+        levels[-1]["level"] if converged else 0,
+        checklist.converged_levels(levels, plan.strength_factor),
+    )
+    return stronger, result
+
+
+def _probes(
+    network: nn.Module,
+    plan: BatteryPlan,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    search: MinEpsilonResult,
+    seed: int,
+) -> Probes:
+    """Many restarts (every loss; success if any) and Square Attack at the report epsilon."""
+    subset = slice(0, min(plan.n_probe_samples, len(images)))
+    x, y = images[subset], labels[subset]
+    many = replace(plan.targeted, restarts=plan.targeted.restarts * plan.restart_factor)
+    many_success = np.zeros(len(x), dtype=bool)
+    for k, loss in enumerate(plan.losses):
+        made = pgd(
+            network,
+            x,
+            y,
+            plan.report_epsilon,
+            replace(many, loss=loss),
+            target=plan.target_class,
+            generator=torch.Generator().manual_seed(seed + RESTARTS_SEED + LOSS_SEED * k),
+        )
+        many_success |= made.success.cpu().numpy()
+    square = square_attack(
+        network,
+        x,
+        y,
+        plan.report_epsilon,
+        replace(plan.square, target_confidence=plan.target_confidence),
+        target=plan.target_class,
+        generator=torch.Generator().manual_seed(seed + SQUARE_SEED),
+    )
+    return Probes(
+        epsilon=plan.report_epsilon,
+        base_success=search.epsilon[subset] <= plan.report_epsilon + 1e-12,
+        many_success=many_success,
+        square_success=square.success.cpu().numpy(),
+        restarts=plan.targeted.restarts,
+        many_restarts=many.restarts,
+        queries=plan.square.queries,
     )
 
 
@@ -238,6 +481,11 @@ def summary_row(result: BatteryResult, plan: BatteryPlan) -> dict[str, Any]:
         "seconds": result.seconds,
         "median_min_eps_strength_subset": None,
         "median_min_eps_stronger": None,
+        "converged": result.converged,
+        "convergence": result.convergence.record() if result.convergence else None,
+        "losses": result.losses.record() if result.losses else None,
+        "gradient_health": result.gradients.record() if result.gradients else None,
+        "probes": result.probes.record() if result.probes else None,
     }
     if result.strong is not None:
         n_strong = len(result.strong.epsilon)
@@ -256,7 +504,16 @@ class SanityThresholds:
     full_success_epsilon: float  # targeted success must be total here (on the grid)
     zero_accuracy_epsilon: float  # untargeted accuracy must be 0 here (on the untargeted grid)
     strength_tolerance: float  # relative drop of the median allowed under the stronger attack
-    max_zero_gradient_share: float
+    max_zero_gradient_share: float  # of the attack path's steps with a ~zero gradient
+    loss_tolerance: float = 0.05  # relative drop of the median allowed by a second loss
+    restart_tolerance: float = 0.04  # rise of success allowed with many restarts (declared)
+
+
+# Titles of the checklist items (the report's checklist table has one row per item).
+LOSS_CHOICE = "CE and margin losses agree"
+MANY_RESTARTS = "many restarts agree"
+GRADIENT_FREE = "no gradient masking (Square Attack)"
+GRADIENT_HEALTH = "healthy gradients along the attack path"
 
 
 def sanity_checks(
@@ -305,16 +562,39 @@ def sanity_checks(
         "PGD at least as strong as FGSM": sanity.combine(*stronger_than_fgsm),
         "large epsilon breaks everything": sanity.combine(*breaks),
     }
-    if result.strong is not None:
+    strength_title = f"{plan.strength_factor}x steps and restarts agree"
+    if result.convergence is not None:
+        checks[strength_title] = result.convergence.check
+    elif result.strong is not None:
         n_strong = len(result.strong.epsilon)
-        checks[f"{plan.strength_factor}x steps and restarts agree"] = sanity.stronger_attack_agrees(
+        checks[strength_title] = sanity.stronger_attack_agrees(
             order_statistic(search.epsilon[:n_strong], 0.5),
             order_statistic(result.strong.epsilon, 0.5),
             thresholds.strength_tolerance,
             plan.strength_factor,
             n_strong,
         )
-    checks["no zero gradients"] = sanity.combine(
+    if result.losses is not None and len(result.losses.per_loss) > 1:
+        checks[LOSS_CHOICE] = checklist.loss_choice_agrees(
+            result.losses.per_loss, result.losses.wins, plan.losses[0], thresholds.loss_tolerance
+        )
+    if result.probes is not None:
+        probes = result.probes
+        checks[MANY_RESTARTS] = checklist.many_restarts_agree(
+            probes.base_success,
+            probes.many_success,
+            thresholds.restart_tolerance,
+            probes.restarts,
+            probes.many_restarts,
+            probes.epsilon,
+        )
+        checks[GRADIENT_FREE] = checklist.no_gradient_masking(
+            probes.base_success | probes.many_success,
+            probes.square_success,
+            probes.queries,
+            probes.epsilon,
+        )
+    clean = sanity.combine(
         sanity.no_zero_gradients(
             result.zero_targeted, thresholds.max_zero_gradient_share, "targeted loss"
         ),
@@ -322,4 +602,15 @@ def sanity_checks(
             result.zero_untargeted, thresholds.max_zero_gradient_share, "untargeted loss"
         ),
     )
+    if result.gradients is None:
+        checks["no zero gradients"] = clean
+    else:
+        path = healthy_gradients(result.gradients, thresholds.max_zero_gradient_share)
+        checks[GRADIENT_HEALTH] = SanityCheck(
+            path.passed and clean.passed,
+            f"{path.detail}; at the clean inputs: {clean.detail}",
+            path.value,
+            path.figure,
+            path.threshold,
+        )
     return checks

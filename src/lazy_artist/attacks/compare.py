@@ -39,6 +39,8 @@ from lazy_artist.stats import PairedTest, wilcoxon_signed_rank
 
 # Unbroken samples enter at this multiple of the grid's largest budget.
 CENSOR_FACTOR = 2.0
+# Level of every interval T5 reports (the report prints it from here, never typed in).
+CI_LEVEL = 0.95
 
 
 def censor(values: Sequence[float] | np.ndarray, censor_at: float) -> np.ndarray:
@@ -69,7 +71,7 @@ def image_bootstrap(
     reference: np.ndarray,
     n_boot: int = 2000,
     seed: int = 0,
-    level: float = 0.95,
+    level: float = CI_LEVEL,
 ) -> tuple[float, float]:
     """Percentile interval of :func:`median_ratio` over bootstrap replicates that resample the
     images (columns) with replacement, the same draw for every seed (row) and both models.
@@ -179,7 +181,7 @@ class MatchedComparison:
             f"{self.candidate_method} vs {self.reference_method} on {self.backbone}, "
             f"seed(s) {', '.join(map(str, self.seeds))}, {self.n_images} images each: median "
             f"minimum epsilon {self.candidate_median:.4f} vs {self.reference_median:.4f}, ratio "
-            f"{self.ratio:.2f} [{lo:.2f}, {hi:.2f}]{bound} (95% bootstrap over images, "
+            f"{self.ratio:.2f} [{lo:.2f}, {hi:.2f}]{bound} ({CI_LEVEL:.0%} bootstrap over images, "
             f"{self.n_boot} replicates); Wilcoxon signed-rank on per-image log minimum epsilon "
             f"p = {_p_text(p)} (n = {self.test.n}, {self.test.test}); {verdict} "
             f"(alpha {self.alpha:g})"
@@ -270,7 +272,7 @@ def compare_min_epsilon(
         reference_median=order_statistic(ref.ravel(), 0.5),
         candidate_median=order_statistic(cand.ravel(), 0.5),
         ratio=median_ratio(cand, ref),
-        ratio_ci95=image_bootstrap(cand, ref, n_boot, seed),
+        ratio_ci95=image_bootstrap(cand, ref, n_boot, seed, CI_LEVEL),
         per_seed_ratio=[median_ratio(c[None], r[None]) for c, r in zip(cand, ref, strict=True)],
         test=test,
         censor_at=float(censor_at),

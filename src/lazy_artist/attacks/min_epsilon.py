@@ -23,7 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from lazy_artist.attacks.pgd import AttackResult, PGDConfig, check_epsilons, pgd
+from lazy_artist.attacks.pgd import (
+    AttackResult,
+    GradientCallback,
+    PGDConfig,
+    check_epsilons,
+    pgd,
+)
 
 # (images, labels, per-sample epsilon (N,)) -> AttackResult
 AttackFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], AttackResult]
@@ -161,12 +167,89 @@ def pgd_attack(
     config: PGDConfig,
     target: int | None = None,
     seed: int = 0,
+    on_gradient: GradientCallback | None = None,
 ) -> AttackFn:
     """PGD as an :data:`AttackFn`, with its own seeded generator for the random starts (so the
-    same seed gives the same search)."""
+    same seed gives the same search); ``on_gradient`` sees every input gradient it uses."""
     generator = torch.Generator().manual_seed(int(seed))
 
     def attack(images: torch.Tensor, labels: torch.Tensor, epsilon: torch.Tensor) -> AttackResult:
-        return pgd(model, images, labels, epsilon, config, target=target, generator=generator)
+        return pgd(
+            model,
+            images,
+            labels,
+            epsilon,
+            config,
+            target=target,
+            generator=generator,
+            on_gradient=on_gradient,
+        )
 
     return attack
+
+
+@dataclass
+class LowestOf:
+    """Several searches of the same samples (one per attack loss) joined: per sample the lowest
+    minimum epsilon any of them found (Carlini et al. 2019: try more than one loss)."""
+
+    search: MinEpsilonResult  # the joined search
+    per_loss: dict[str, np.ndarray]  # loss -> its own per-sample minimum epsilon
+    wins: dict[str, int]  # loss -> samples where it alone was lowest; "equal": the rest
+
+    def record(self) -> dict[str, object]:
+        return {
+            "wins": dict(self.wins),
+            "median_min_eps": {
+                loss: _finite_median(values) for loss, values in self.per_loss.items()
+            },
+        }
+
+
+def _finite_median(values: np.ndarray) -> float | None:
+    median = float(np.quantile(values, 0.5, method="inverted_cdf")) if len(values) else np.inf
+    return median if np.isfinite(median) else None
+
+
+def lowest_of(searches: dict[str, MinEpsilonResult]) -> LowestOf:
+    """Join searches of the same samples and grid: per sample the lowest epsilon (and its
+    bracket, adversarial and score) of any search; a grid point counts as a success when any
+    search succeeded there (the union of the attacks is one stronger attack)."""
+    if not searches:
+        raise ValueError("lowest_of needs at least one search")
+    losses = list(searches)
+    first = searches[losses[0]]
+    for loss in losses[1:]:
+        other = searches[loss]
+        if other.epsilon.shape != first.epsilon.shape or not np.array_equal(other.grid, first.grid):
+            raise ValueError(f"search {loss!r} covers other samples or another grid")
+    eps = np.stack([searches[loss].epsilon for loss in losses])  # (L, N)
+    best = np.argmin(eps, axis=0)  # ties and all-inf go to the first loss
+    n = eps.shape[1]
+    columns = np.arange(n)
+    lowest = eps[best, columns]
+    alone = (eps == lowest[None, :]).sum(axis=0) == 1
+    wins = {loss: int(((best == k) & alone).sum()) for k, loss in enumerate(losses)}
+    wins["equal"] = int((~alone).sum())
+    adversarial = first.adversarial.clone()
+    for k, loss in enumerate(losses[1:], start=1):
+        chosen = np.flatnonzero(best == k)
+        index = _on(chosen, adversarial)
+        adversarial[index] = searches[loss].adversarial[index]
+    scores = np.stack([searches[loss].grid_score for loss in losses])
+    joined = MinEpsilonResult(
+        epsilon=lowest,
+        lower=np.stack([searches[loss].lower for loss in losses])[best, columns],
+        grid=first.grid,
+        grid_success=np.any([searches[loss].grid_success for loss in losses], axis=0),
+        grid_score=np.where(
+            np.all(np.isnan(scores), axis=0),
+            np.nan,
+            np.nanmax(np.where(np.isnan(scores), -np.inf, scores), axis=0),
+        ),
+        adversarial=adversarial,
+        score=np.stack([searches[loss].score for loss in losses])[best, columns],
+        sample_attacks=sum(s.sample_attacks for s in searches.values()),
+        gradient_steps=sum(s.gradient_steps for s in searches.values()),
+    )
+    return LowestOf(joined, {loss: searches[loss].epsilon.copy() for loss in losses}, wins)

@@ -228,6 +228,8 @@ def _per_sample(value: float | torch.Tensor, n: int, device: torch.device) -> to
 
 
 StepCallback = Callable[[int, int, torch.Tensor, torch.Tensor], None]
+# (restart, step, sample_indices, input gradient of the objective at the iterate before the step)
+GradientCallback = Callable[[int, int, torch.Tensor, torch.Tensor], None]
 
 
 def pgd(
@@ -239,11 +241,14 @@ def pgd(
     target: int | torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     on_step: StepCallback | None = None,
+    on_gradient: GradientCallback | None = None,
 ) -> AttackResult:
     """Attack ``images`` (N, C, H, W) in [0, 1]; ``target`` given = targeted attack.
 
     ``epsilon`` is one budget or one per sample. ``generator`` seeds the random starts (CPU).
-    ``on_step(restart, step, sample_indices, x_after_step)`` sees every iterate (for tests)."""
+    ``on_step(restart, step, sample_indices, x_after_step)`` sees every iterate (for tests);
+    ``on_gradient(restart, step, sample_indices, gradient)`` every input gradient a step used
+    (the gradient-health check along the attack path)."""
     config = config or PGDConfig()
     validate_pgd(epsilon, config, target)
     # Channels-last iterates: oneDNN's preferred convolution layout, ~1.4x faster input-gradient
@@ -277,6 +282,7 @@ def pgd(
                 targeted,
                 generator,
                 on_step,
+                on_gradient,
                 offset=start,
             )
             for start in range(0, n, config.batch_size)
@@ -304,6 +310,7 @@ def _attack_batch(
     targeted: bool,
     generator: torch.Generator | None,
     on_step: StepCallback | None,
+    on_gradient: GradientCallback | None,
     offset: int,
 ) -> AttackResult:
     objective = OBJECTIVES[config.loss]
@@ -354,6 +361,8 @@ def _attack_batch(
             value = objective(logits[active], classes[idx[active]], targeted).sum()
             (grad,) = torch.autograd.grad(value, x)
             idx, x, grad = idx[active], x.detach()[active], grad[active]
+            if on_gradient is not None:
+                on_gradient(restart, step, idx + offset, grad)
             step_size = (alphas[step] * eps[idx]).reshape(view)
             x = project_linf(x + step_size * grad.sign(), x_clean[idx], eps[idx])
             best.steps[idx] += 1

@@ -29,11 +29,19 @@ class SanityCheck:
     passed: bool
     detail: str
     value: float | None = None
+    figure: str = ""  # the evidence in a few words (the checklist table's "figure" column)
+    threshold: str = ""  # what it had to meet, in a few words
 
 
-def combine(*checks: SanityCheck) -> SanityCheck:
+def combine(*checks: SanityCheck, figure: str = "", threshold: str = "") -> SanityCheck:
     """All of ``checks`` must pass; their evidence is joined."""
-    return SanityCheck(all(c.passed for c in checks), "; ".join(c.detail for c in checks))
+    return SanityCheck(
+        all(c.passed for c in checks),
+        "; ".join(c.detail for c in checks),
+        None,
+        figure or "; ".join(c.figure for c in checks if c.figure),
+        threshold or "; ".join(c.threshold for c in checks if c.threshold),
+    )
 
 
 def _largest_step(
@@ -58,6 +66,8 @@ def never_falls(
         f"{what} {rates[0]:.0%} at epsilon {epsilons[0]:g} -> {rates[-1]:.0%} at "
         f"{epsilons[-1]:g}, largest drop {worst:.1%}{where}",
         worst,
+        f"largest drop {worst:.1%}",
+        f"drop <= {tolerance:.0%}",
     )
 
 
@@ -74,6 +84,8 @@ def never_rises(
         f"{what} {accuracies[0]:.0%} at epsilon {epsilons[0]:g} -> {accuracies[-1]:.0%} at "
         f"{epsilons[-1]:g}, largest rise {worst:.1%}{where}",
         worst,
+        f"largest rise {worst:.1%}",
+        f"rise <= {tolerance:.0%}",
     )
 
 
@@ -106,7 +118,14 @@ def at_least_as_strong(
     )
     if not higher_is_stronger and not worse:
         detail = detail.replace(">=", "<=")
-    return SanityCheck(not worse, detail, float(gap.max()) if len(gap) else 0.0)
+    largest = float(gap.max()) if len(gap) else 0.0
+    return SanityCheck(
+        not worse,
+        detail,
+        largest,
+        f"{names[0]} behind by up to {max(largest, 0.0):.0%}",
+        f"{names[0]} >= {names[1]} everywhere",
+    )
 
 
 def reaches(
@@ -128,6 +147,8 @@ def reaches(
         passed,
         f"{what} at epsilon {at_epsilon:g}: {value:.1%} (required {sign} {required:.0%})",
         value,
+        f"{value:.0%} at {at_epsilon:g}",
+        f"{sign} {required:.0%}",
     )
 
 
@@ -141,8 +162,15 @@ def stronger_attack_agrees(
     """``factor`` x steps and restarts must not lower the median minimum epsilon (over the same
     ``n_samples``) by more than ``relative_tolerance`` (else the base attack was not converged)."""
     over = f" over {n_samples} samples" if n_samples is not None else ""
+    threshold = f"median drop <= {relative_tolerance:.0%}"
     if not np.isfinite(median_base):
-        return SanityCheck(False, f"the base attack broke fewer than half the samples{over}")
+        return SanityCheck(
+            False,
+            f"the base attack broke fewer than half the samples{over}",
+            None,
+            "median unbroken",
+            threshold,
+        )
     drop = (median_base - median_strong) / median_base if median_base > 0 else 0.0
     return SanityCheck(
         drop <= relative_tolerance,
@@ -150,6 +178,8 @@ def stronger_attack_agrees(
         f"steps and {factor}x restarts ({-drop:+.1%}; a drop of at most "
         f"{relative_tolerance:.0%} allowed)",
         float(drop),
+        f"{median_base:.4f} -> {median_strong:.4f} ({-drop:+.1%})",
+        threshold,
     )
 
 
@@ -179,4 +209,6 @@ def no_zero_gradients(share: float, maximum: float, what: str) -> SanityCheck:
         share <= maximum,
         f"{share:.1%} of inputs have an all-zero gradient of the {what} (allowed {maximum:.0%})",
         share,
+        f"{share:.0%} all-zero",
+        f"<= {maximum:.0%}",
     )

@@ -1,12 +1,11 @@
 """The models T5 attacks: matched pairs per backbone and seed, plus cross-model reference rows.
 
 :func:`lazy_artist.zoo.matched_pairs` gives, per backbone and seed, ERM and the best debiasing
-method at the backbone's recipe rule. Each model is loaded once and labelled by its shortest
-zoo name, one that loads the same checkpoint again (:func:`short_name`): ``cheater`` for ERM on
-``cheater_cnn`` seed 0 (T1's model), a method name alone on the default backbone's first seed,
-``@backbone``, ``#seed`` and ``:rule`` only where they differ from the defaults. So the labels
-of earlier builds (``cheater``, ``erm``, ``gray_oracle``, a winner's name) keep naming the same
-models in summary.json and the reference comparison.
+method at the backbone's recipe rule. Each model is loaded once and labelled ``method@backbone``
+(:func:`short_name`; ``#seed`` and ``:rule`` only where they differ from the backbone's first
+seed and default rule): a zoo name that loads the same checkpoint again, and never a bare
+``erm`` that does not say which backbone. ERM on ``cheater_cnn`` seed 0 is T1's cheater
+(``erm@cheater_cnn``, :func:`is_cheater`).
 
 Extra models (by default the gray oracle, the shape-only ceiling) are *cross-model reference
 rows*: shown beside the pairs, never part of a comparison.
@@ -23,10 +22,8 @@ import torch
 
 from lazy_artist.methods.artefacts import read_index
 from lazy_artist.zoo import (
-    CHEATER,
     CHEATER_BACKBONE,
     CHEATER_METHOD,
-    DEFAULT_BACKBONE,
     MatchedPair,
     StudyModel,
     load_study_model,
@@ -37,21 +34,23 @@ REFERENCE, CANDIDATE, CROSS_MODEL = "reference (ERM)", "candidate", "cross-model
 
 
 def short_name(method: str, backbone: str, seed: int, rule: str, index: Mapping[str, Any]) -> str:
-    """The shortest zoo name of a T4 model that loads it again (see the module docstring);
-    ``index`` is T4's model index (:func:`lazy_artist.methods.artefacts.read_index`)."""
+    """The label of a T4 model (see the module docstring): always ``method@backbone`` (a bare
+    ``erm`` would not say which backbone), then ``#seed`` and ``:rule`` only where they differ
+    from the backbone's first seed and default rule; ``index`` is T4's model index
+    (:func:`lazy_artist.methods.artefacts.read_index`)."""
     entry = index["backbones"][backbone]
-    default_rule = entry["rule"]
-    if method == CHEATER_METHOD and backbone == CHEATER_BACKBONE and seed == 0:
-        return CHEATER if rule == default_rule else f"{CHEATER}:{rule}"
     first_seed = min(int(s) for s in entry["methods"][method])
-    text = method
-    if backbone != DEFAULT_BACKBONE:
-        text += f"@{backbone}"
+    text = f"{method}@{backbone}"
     if seed != first_seed:
         text += f"#{seed}"
-    if rule != default_rule:
+    if rule != entry["rule"]:
         text += f":{rule}"
     return text
+
+
+def is_cheater(method: str, backbone: str, seed: int) -> bool:
+    """ERM on the cheater backbone, seed 0: T1's cheater (the same checkpoint)."""
+    return method == CHEATER_METHOD and backbone == CHEATER_BACKBONE and seed == 0
 
 
 @dataclass

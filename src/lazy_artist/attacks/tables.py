@@ -17,7 +17,7 @@ from lazy_artist.attacks.battery import (
     sanity_checks,
     summary_row,
 )
-from lazy_artist.attacks.compare import MatchedComparison
+from lazy_artist.attacks.compare import CI_LEVEL, MatchedComparison
 from lazy_artist.attacks.sanity import SanityCheck
 from lazy_artist.attacks.study import CROSS_MODEL, ComparedModels
 
@@ -49,6 +49,16 @@ def model_summaries(
     return summary
 
 
+def _converged_text(row: Mapping[str, Any]) -> str:
+    """ "yes (budget)", "NO" or "unchecked" (the strength check did not run on the model)."""
+    if row.get("converged") is None:
+        return "unchecked"
+    if not row["converged"]:
+        return "NO"
+    level = row["convergence"]["levels"][row["convergence"]["level"]]
+    return f"yes ({level['steps']}x{level['restarts']})"
+
+
 def _eps(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
@@ -65,6 +75,7 @@ ATTACK_COLUMNS = (
     "median vs matched ERM",
     "mean best P({target}) at {eps}",
     "unbroken",
+    "converged",
 )
 
 
@@ -91,6 +102,7 @@ def attack_table(
                 "n/a" if ratio is None else f"{ratio:.2f}",
                 row[f"mean_best_p_target_at_{eps}"],
                 row["n_unbroken"],
+                _converged_text(row),
             ]
         )
     formats = {columns[5]: ".1%", columns[9]: ".3f"}
@@ -103,7 +115,7 @@ COMPARISON_COLUMNS = [
     "seeds",
     "images per seed",
     "median min eps (candidate / reference)",
-    "ratio [95% CI]",
+    "ratio [{level:.0%} CI]",
     "per-seed ratios",
     "Wilcoxon p",
     "harder to attack",
@@ -131,7 +143,7 @@ def comparison_table(
                 c.harder if c.significant else "not measurably different",
             ]
         )
-    return list(COMPARISON_COLUMNS), rows
+    return [c.format(level=CI_LEVEL) for c in COMPARISON_COLUMNS], rows
 
 
 def checklist(

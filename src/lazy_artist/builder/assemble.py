@@ -21,13 +21,6 @@ from typing import Any
 
 import jinja2
 
-from lazy_artist.builder.comparison import (
-    REFERENCES_FILE,
-    ComparisonRow,
-    comparison_tables,
-    summary_counts,
-    unit_legend,
-)
 from lazy_artist.builder.markdown import (
     Markdown,
     code,
@@ -39,6 +32,13 @@ from lazy_artist.builder.markdown import (
 )
 from lazy_artist.builder.outcome import Status
 from lazy_artist.builder.project import Project
+from lazy_artist.builder.references import (
+    REFERENCES_FILE,
+    ComparisonRow,
+    comparison_tables,
+    summary_counts,
+    unit_legend,
+)
 from lazy_artist.builder.store import EXECUTED_NOTEBOOK
 from lazy_artist.builder.task_results import (
     ReferenceComparison,

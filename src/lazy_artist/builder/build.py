@@ -58,7 +58,8 @@ def resolve_selection(
 ) -> tuple[set[str], set[str], dict[str, dict[str, Any]], dict[str, str]]:
     """What a build with these options covers, checked before any work: the selected and the
     forced tasks, every task's validated parameters and its resolved device. ``build`` and
-    ``explain.plan`` share it, so a dry run plans exactly what a build would run."""
+    ``explain.plan`` share it, so a dry run plans exactly what a build would run. The profile
+    is checked here, once per build or plan; what follows takes it as checked."""
     graph = project.graph
     check_profile(profile)
     only = list(only) if only else None
@@ -182,7 +183,17 @@ def build(
         timeout_s = (timeouts or {}).get(task.name, task.cell_timeout_s(profile))
         outcome = outcomes[task.name]
         _run_task(
-            project, store, task.name, outcome, outcomes, kernel, stream, say, retrain, timeout_s
+            project,
+            store,
+            profile,
+            task.name,
+            outcome,
+            outcomes,
+            kernel,
+            stream,
+            say,
+            retrain,
+            timeout_s,
         )
 
     def started_task(task: Task, running: list[str]) -> None:
@@ -347,7 +358,7 @@ def data_identities(
 
 
 def _run_task(
-    project, store, name, outcome, outcomes, kernel, stream, say, retrain, timeout_s=None
+    project, store, profile, name, outcome, outcomes, kernel, stream, say, retrain, timeout_s=None
 ) -> None:
     task = project.graph[name]
     staging = store.fresh_staging(name)
@@ -355,7 +366,7 @@ def _run_task(
         **outcome.params,
         "output_dir": str(staging.resolve()),
         "upstream": {dep: str(Path(outcomes[dep].task_dir).resolve()) for dep in task.depends},
-        "profile": store.root.name,
+        "profile": profile,  # the checked name, not the build folder's
     }
     if task.memo:
         injected.update(memo_params(store, name, retrain))

@@ -426,7 +426,7 @@ def with_changes(
     not given) against ``baseline`` (a summary.json) or the previous build of its profile.
     The template reads ``run.changes``; publish writes it into summary.json."""
     if current is None:
-        from lazy_artist.builder.summary import summarise  # summary -> comparison -> us
+        from lazy_artist.builder.summary import summarise  # summary -> references -> us
 
         current = summarise(run_record, project.root)
     store = BuildStore.for_profile(project.build_dir, run_record["profile"])

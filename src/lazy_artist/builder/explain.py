@@ -4,6 +4,8 @@ Every task's key is recomputed from the current notebooks, parameters, library c
 package versions and device (``cache.key_parts``, as a build computes it) and compared with
 the stored result's ``task.json``: the same key is ``cached``; a different one names the
 inputs that changed, read from the key inputs recorded at commit (``changes.key_inputs``).
+A task that will run and declares a ``run_plan`` hook (:mod:`lazy_artist.builder.run_hooks`)
+adds its own lines (T4: which memoised training runs would be reused or trained, and why).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from lazy_artist.builder import cache
 from lazy_artist.builder.build import data_identities, resolve_selection, task_key_parts
 from lazy_artist.builder.changes import key_inputs, rerun_reasons
 from lazy_artist.builder.project import Project
+from lazy_artist.builder.run_hooks import RunPlanQuery
 from lazy_artist.builder.store import BuildStore
 
 CACHED, WILL_RUN, WILL_FAIL, NOT_SELECTED = "cached", "will run", "will fail", "not selected"
@@ -27,9 +30,14 @@ class TaskPlan:
     state: str  # one of CACHED, WILL_RUN, WILL_FAIL, NOT_SELECTED
     why: str  # empty for a cached task
     key: str
+    details: tuple[str, ...] = ()  # the task's run_plan hook's lines (a task that will run)
 
     def line(self) -> str:
         return f"{self.name:4} {self.state}{': ' + self.why if self.why else ''}"
+
+    def lines(self) -> list[str]:
+        """The task's line, then its hook's lines indented beneath it."""
+        return [self.line(), *(f"     {detail}" for detail in self.details)]
 
 
 def plan(
@@ -69,7 +77,35 @@ def plan(
         elif task.name in forced and state == CACHED:
             state, why = WILL_RUN, "--retrain" if retrain and task.memo else "--force"
         plans.append(TaskPlan(task.name, state, why, key))
+    states = {p.name: p.state for p in plans}
+    for n, task_plan in enumerate(plans):
+        task = graph[task_plan.name]
+        hook = task.run_plan
+        if hook is not None and task_plan.state == WILL_RUN:
+            upstream = {
+                dep: store.task_dir(dep) if states[dep] == CACHED else None for dep in task.depends
+            }
+            query = RunPlanQuery(
+                project.root,
+                params[task.name],
+                store.memo_dir(task.name),
+                upstream,
+                devices[task.name],
+                retrain,
+            )
+            plans[n] = TaskPlan(
+                task_plan.name, task_plan.state, task_plan.why, task_plan.key, _ask(hook, query)
+            )
     return plans
+
+
+def _ask(hook, query: RunPlanQuery) -> tuple[str, ...]:
+    """The hook's lines; a failing hook is one line naming its error (status still answers
+    for every other task)."""
+    try:
+        return tuple(str(line) for line in hook(query))
+    except Exception as error:  # the plan explains, it never decides: report, do not stop
+        return (f"run plan unavailable: {type(error).__name__}: {error}",)
 
 
 def _verdict(

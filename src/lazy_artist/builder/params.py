@@ -16,6 +16,9 @@ class BuildInputError(ValueError):
 
 
 def check_profile(profile: str) -> None:
+    """The one check of a profile name, made where it enters: the command line (``cli.main``)
+    and the public entry points ``build`` and ``explain.plan`` (through ``resolve_selection``).
+    Everything below them takes the name as checked."""
     if profile not in PROFILES:
         raise BuildInputError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
 
@@ -91,8 +94,7 @@ def resolve_params(
 
     A mapping-valued parameter (``t4.hparams``, ``t4.recipes``) is merged key by key, so
     ``--set 't4.hparams={"cf_invar": {...}}'`` adds to the profile's other entries instead of
-    silently dropping them."""
-    check_profile(profile)
+    silently dropping them. ``profile`` is a checked name (:func:`check_profile`)."""
     resolved = task.defaults()
     for layer in (task.profiles.get(profile, {}), (overrides or {}).get(task.name, {})):
         for name, value in layer.items():

@@ -22,7 +22,8 @@ def publish(
     changes are against ``baseline`` (a summary.json) or the previous build of the profile.
     The report is written whole into a fresh folder that then replaces ``report/``
     (:mod:`~lazy_artist.builder.report_folder`): a failed render leaves the previous one."""
-    check_report_dir(project.report_dir, run_record.get("profile"))  # before any state moves
+    profile = run_record.get("profile")  # the build's (checked when it ran): named in fixes
+    check_report_dir(project.report_dir, profile)  # before any state moves
     # Every results.json read once, the reference comparison computed once, for all three.
     results = load_task_results(run_record)
     comparison = compare_with_references(project.root, run_record, results)
@@ -30,7 +31,7 @@ def publish(
     run_record = with_changes(project, run_record, baseline, current=summary)
     summary["changes"] = run_record["changes"].as_dict()
     # All of it is written into a fresh folder, which replaces report/ only once complete.
-    with staged_report(project, run_record.get("profile")) as staging:
+    with staged_report(project, profile) as staging:
         source = assemble(project, run_record, staging, results, comparison)
         # Quarto reads these beside the source; pandoc gets them by path.
         for helper in ("style.css", "typst-header.typ"):

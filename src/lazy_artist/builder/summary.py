@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lazy_artist.builder.comparison import ComparisonRow
+from lazy_artist.builder.references import ComparisonRow
 from lazy_artist.builder.task_results import (
     ReferenceComparison,
     compare_with_references,

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lazy_artist.builder.comparison import (
+from lazy_artist.builder.outcome import USABLE
+from lazy_artist.builder.references import (
     REFERENCES_FILE,
     ComparisonRow,
     ReferenceDataError,
     compare,
     load_references,
 )
-from lazy_artist.builder.outcome import USABLE
 from lazy_artist.results import RESULTS_FILE, load_results
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from lazy_artist.builder.run_hooks import RunPlanHook, t4_run_plan
 from lazy_artist.builder.validators import (
     validate_attacks,
     validate_canvas,
@@ -75,6 +76,9 @@ class Task:
     # Per-profile per-cell time limits in seconds, over DEFAULT_TIMEOUT_S (--timeout-s and
     # --set TASK.timeout_s=S override both; not part of the cache key).
     timeout_s: Mapping[str, float] = field(default_factory=dict)
+    # Explains for status / --dry-run which of the task's memoised runs a build would reuse or
+    # train and why, training nothing (builder/run_hooks.py); asked only when the task will run.
+    run_plan: RunPlanHook | None = None
 
     def defaults(self) -> dict[str, Any]:
         return {**COMMON_PARAMS, **self.params}
@@ -261,6 +265,7 @@ STUDY_TASKS = TaskGraph(
             section="sections/t4.md.j2",
             validate=validate_intervention,
             advise=precision_advice,
+            run_plan=t4_run_plan,
             memo=True,  # its training runs are reused across re-runs (methods/memo.py)
             execution_params=("jobs", "executor"),
             # Its training grid is one cell: serial on 2 slow cores it may take hours.
@@ -348,9 +353,10 @@ STUDY_TASKS = TaskGraph(
                 "n_seeds": None,  # every seed T4 trained (full: 3, quick: 1)
                 # Cross-model reference rows, never compared: the shape-only ceiling.
                 "extra_models": "gray_oracle@lenet_cnn",
-                # The strength re-run (1.5x the search's cost) on each backbone's first-seed
-                # pair and the extra rows ("showcase"), or on every model ("all").
-                "strength_models": "showcase",
+                # Convergence (the strength re-run, raising the budget if it fails) on every
+                # model ("all": a comparison is claimed only where all its models converged)
+                # or on each backbone's first-seed pair and the extra rows ("showcase").
+                "strength_models": "all",
                 "alpha": 0.05,  # the matched comparison's level
                 "n_boot": 2000,
                 # The cheater reads few hard-test sevens correctly (it reads colour), so the fair
@@ -364,7 +370,9 @@ STUDY_TASKS = TaskGraph(
                 "steps": 40,
                 "restarts": 4,
                 "schedule": "cosine",
-                "targeted_loss": "ce",
+                # Per sample the lowest minimum epsilon of these losses (the first sweeps
+                # every budget and gives the success curve).
+                "targeted_losses": ["ce", "margin"],
                 "untargeted_loss": "margin",
                 "epsilons": [
                     0.01,
@@ -391,7 +399,17 @@ STUDY_TASKS = TaskGraph(
                 "strength_factor": 2,
                 "n_strength_samples": 25,
                 "strength_tolerance": 0.05,
-                "max_zero_gradient_share": 0.0,
+                "max_doublings": 1,  # budget raises when the strength check fails
+                "loss_tolerance": 0.05,
+                # Probes at report_epsilon on a subsample: many restarts, Square Attack.
+                "n_probe_samples": 25,
+                "restart_factor": 10,
+                "restart_tolerance": 0.04,  # declared before the run: 1 of 25 samples
+                "square_queries": 1000,
+                "square_p_init": 0.8,
+                # Gradient health along the attack path: share of ~zero-norm steps.
+                "zero_gradient_norm": 1e-8,
+                "max_zero_gradient_share": 0.01,
                 "n_pictures": 3,
                 "threads": 0,  # one per available core
             },
@@ -403,11 +421,16 @@ STUDY_TASKS = TaskGraph(
                     "allow_unfair_sample": True,
                     "steps": 10,
                     "restarts": 2,
-                    "epsilons": [0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 1.0],
-                    "bisection_steps": 4,
+                    "epsilons": [0.02, 0.05, 0.1, 0.4, 1.0],
+                    "bisection_steps": 3,
                     "n_untargeted": 32,
                     "untargeted_epsilons": [0.0, 0.05, 0.1, 0.2, 0.5],
-                    "n_strength_samples": 6,
+                    # Convergence checked once (no raised budget), small probes: the quick
+                    # profile shows the checklist, it does not have to converge.
+                    "max_doublings": 0,
+                    "n_strength_samples": 2,
+                    "n_probe_samples": 2,
+                    "square_queries": 100,
                 }
             },
             section="sections/t5.md.j2",

@@ -152,9 +152,9 @@ def validate_intervention(params: dict[str, Any]) -> None:
     """T4: methods and their own hparams, the backbones and their recipes, the sweep, the
     expected findings' thresholds and the backbones they apply on."""
     from lazy_artist.methods.algorithms import ALGORITHMS
-    from lazy_artist.methods.comparison import BEST, resolve_method_names
     from lazy_artist.methods.executor import check_executor
     from lazy_artist.methods.hparams import hparams_for
+    from lazy_artist.methods.ranking import BEST, resolve_method_names
     from lazy_artist.methods.recipes import check_method_hparams, parse_backbones, resolve_recipes
     from lazy_artist.methods.tuning import TUNING_MODES
 
@@ -274,11 +274,12 @@ def validate_attacks(params: dict[str, Any]) -> None:
     _at_least(params, "threads", 0)  # 0: one per available core
     _at_least(params, "bisection_steps", 0)
     _at_least(params, "strength_factor", 2)
-    for name in ("targeted_loss", "untargeted_loss"):
-        if params[name] not in OBJECTIVES:
-            raise ValueError(
-                f"{name}: unknown loss {params[name]!r}: choose from {', '.join(OBJECTIVES)}"
-            )
+    if params["untargeted_loss"] not in OBJECTIVES:
+        raise ValueError(
+            f"untargeted_loss: unknown loss {params['untargeted_loss']!r}: choose from "
+            f"{', '.join(OBJECTIVES)}"
+        )
+    _attack_checklist(params, OBJECTIVES)
     if not isinstance(params["allow_unfair_sample"], bool):
         raise ValueError(
             f"allow_unfair_sample must be true or false, got {params['allow_unfair_sample']!r}"
@@ -307,6 +308,31 @@ def validate_attacks(params: dict[str, Any]) -> None:
         raise ValueError(f"transfer_epsilon must be > 0, got {params['transfer_epsilon']!r}")
     _fraction("strength_tolerance", params["strength_tolerance"])
     _fraction("max_zero_gradient_share", params["max_zero_gradient_share"])
+
+
+def _attack_checklist(params: dict[str, Any], objectives: Any) -> None:
+    """T5's checklist parameters: losses, convergence budget, probes, gradient health."""
+    losses = params["targeted_losses"]
+    if (
+        not isinstance(losses, list)
+        or not losses
+        or any(loss not in objectives for loss in losses)
+        or len(set(losses)) != len(losses)
+    ):
+        raise ValueError(
+            f"targeted_losses must be a non-empty list of distinct losses from "
+            f"{', '.join(objectives)}, got {losses!r}"
+        )
+    _at_least(params, "max_doublings", 0)
+    _at_least(params, "n_probe_samples", 0, N_TEST_IMAGES, " (0: no probes)")
+    _at_least(params, "restart_factor", 10, why=" (Carlini et al.: at least 10x the restarts)")
+    _at_least(params, "square_queries", 1)
+    if not _is_number(params["square_p_init"]) or not 0.0 < params["square_p_init"] <= 1.0:
+        raise ValueError(f"square_p_init must be in (0, 1], got {params['square_p_init']!r}")
+    if not _is_number(params["zero_gradient_norm"]) or params["zero_gradient_norm"] < 0:
+        raise ValueError(f"zero_gradient_norm must be >= 0, got {params['zero_gradient_norm']!r}")
+    for name in ("loss_tolerance", "restart_tolerance"):
+        _fraction(name, params[name])
 
 
 def validate_inductive_bias(params: dict[str, Any]) -> None:

@@ -16,12 +16,12 @@ from torch import nn
 
 from lazy_artist.fileio import atomic_write_json, read_json
 from lazy_artist.methods.algorithms import Algorithm
+from lazy_artist.methods.ranking import BEST
 from lazy_artist.methods.selection import RULES, check_rule
 from lazy_artist.methods.trainer import MethodResult, load_method_network, save_method_checkpoint
 
 INDEX_FILE = "index.json"
 MODELS_DIR = "models"
-BEST = "best"
 BEST_RULE = "conflict_val"  # ``best`` means the winner under oracle-style selection
 
 

@@ -11,6 +11,9 @@ Two rules make the engines interchangeable:
 * Workers never touch the memo. The driver looks every run up first (hits are never
   dispatched), sends only the misses, gets back each run's checkpoints and record, and alone
   writes the memo entries: no two writers of one key, no shared filesystem.
+* Beside every run the memo holds (stored now or reused), the driver records what its key is
+  made of (:mod:`lazy_artist.methods.run_parts`), so ``status`` can later say why a run
+  retrains; the memo's own entries stay exactly as they are.
 
 A worker rebuilds the algorithm from its name, hparams and seed and trains it with the memo
 off; the driver rebuilds it the same way and loads the returned checkpoints, exactly as a memo
@@ -32,6 +35,7 @@ from lazy_artist.methods.algorithms import Algorithm
 from lazy_artist.methods.memo import RunMemo
 from lazy_artist.methods.recipes import Recipe
 from lazy_artist.methods.run import TrainedRun, fit_recipe, restore_run, train_recipe
+from lazy_artist.methods.run_parts import KeyParts, record_parts
 from lazy_artist.methods.trainer import MethodResult
 from lazy_artist.parallel import (
     ITEM_THREADS,
@@ -91,6 +95,12 @@ def fit_many(
     engine = check_executor(executor)  # before any lookup: Ray missing fails here
     workers = resolve_workers(jobs, len(requests))
     began = time.perf_counter()
+    parts = KeyParts()
+
+    def recorded(r: RunRequest, fitted: tuple[Algorithm, MethodResult]) -> None:
+        if memo is not None and memo.enabled:
+            _record_parts(memo, parts, r, canvases[r.canvas], fitted, device)
+
     if engine == "local" and workers == 1:
         # In-process: the memo lookup, training and store of each run, one after another.
         serial = []
@@ -101,6 +111,7 @@ def fit_many(
                         r.method, canvases[r.canvas], r.recipe, r.seed, r.hparams, device, memo
                     )
                 )
+            recorded(r, serial[-1])
             log(
                 f"  runs {eta_text(n, len(requests), time.perf_counter() - began)} "
                 f"({r.recipe.backbone} {r.method} seed {r.seed})"
@@ -115,6 +126,7 @@ def fit_many(
             misses.append(i)
         else:
             results[i] = held
+            recorded(r, held)
     if misses:
         todo = [requests[i] for i in misses]
         workers = resolve_workers(jobs, len(todo))
@@ -132,12 +144,35 @@ def fit_many(
             results[i] = restore_run(
                 trained, r.method, canvases[r.canvas], r.recipe, r.seed, r.hparams, device, memo
             )
+            recorded(r, results[i])
             log(
                 f"  runs trained {eta_text(n, len(todo), time.perf_counter() - began)} "
                 f"({r.recipe.backbone} {r.method} seed {r.seed}; {len(requests) - len(todo)} "
                 "reused)"
             )
     return results  # type: ignore[return-value]  # every slot filled above
+
+
+def _record_parts(
+    memo: RunMemo,
+    parts: KeyParts,
+    r: RunRequest,
+    canvas: Canvas,
+    fitted: tuple[Algorithm, MethodResult],
+    device: torch.device | str,
+) -> None:
+    # The run's key parts, from the algorithm as built for it (hparams, backbone); a hit names
+    # the key it was loaded under, a fresh run must hash to an entry the memo just wrote.
+    algorithm, result = fitted
+    described = parts.parts(
+        algorithm,
+        canvas,
+        epochs=r.recipe.epochs,
+        seed=r.seed,
+        device=device,
+        precision=r.recipe.precision,
+    )
+    record_parts(memo, described, canvas.bias, result.extra.get("memo_key"))
 
 
 def _run_here(

@@ -21,9 +21,9 @@ from torch import nn
 from lazy_artist.data.canvas import Canvas, build_canvas
 from lazy_artist.methods.algorithms import Algorithm, get_algorithm_class
 from lazy_artist.methods.artefacts import MethodIndex
-from lazy_artist.methods.comparison import epochs_to_reach
 from lazy_artist.methods.executor import RunRequest, fit_many
 from lazy_artist.methods.memo import RunMemo
+from lazy_artist.methods.ranking import epochs_to_reach
 from lazy_artist.methods.recipes import Recipe
 from lazy_artist.methods.reliance import colour_following
 from lazy_artist.methods.selection import RULE_SPLIT, RULES

@@ -3,7 +3,7 @@ from types import SimpleNamespace
 import pytest
 
 from lazy_artist.methods.algorithms import ALGORITHMS
-from lazy_artist.methods.comparison import (
+from lazy_artist.methods.ranking import (
     best_method,
     epochs_to_reach,
     mean_std,

@@ -1,4 +1,5 @@
-"""Comparing methods across seeds: summaries, the winner, and which methods a sweep covers."""
+"""T4's method table and ranking: summaries over seeds, the winner, and which methods a sweep
+covers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-BEST = "best"  # placeholder in a list of method names for the winner of the comparison
+# The one name for "the winner" (here in a list of method names, in artefacts.py a checkpoint to
+# load); defined here, where the winner is chosen (best_method).
+BEST = "best"
 
 
 def resolve_method_names(methods: str) -> list[str]:

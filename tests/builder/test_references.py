@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from lazy_artist.builder.build import build
-from lazy_artist.builder.comparison import (
+from lazy_artist.builder.publish import publish
+from lazy_artist.builder.references import (
     REFERENCES_FILE,
     UNITS,
     ReferenceDataError,
@@ -22,7 +23,6 @@ from lazy_artist.builder.comparison import (
     resolve_metric,
     unit_legend,
 )
-from lazy_artist.builder.publish import publish
 
 from .conftest import REPO
 
