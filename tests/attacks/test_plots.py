@@ -87,3 +87,10 @@ def test_distribution_and_pictures_survive_unbroken_samples():
     assert len(fig.axes) == 2 * 6
     assert fig.axes[0].get_ylabel() == "cheater"
     plt.close(fig)
+
+
+def test_row_labels_put_the_backbone_on_its_own_line():
+    from lazy_artist.attacks.plots import stacked_label
+
+    assert stacked_label("colour_aug@cheater_cnn") == "colour_aug\n@cheater_cnn"
+    assert stacked_label("cheater") == "cheater"

@@ -342,7 +342,7 @@ def perturbation_pictures(
         axes[row, 0].axis("on")
         axes[row, 0].set_xticks([])
         axes[row, 0].set_yticks([])
-        axes[row, 0].set_ylabel(name, fontsize=7)
+        axes[row, 0].set_ylabel(stacked_label(name), fontsize=7)
     for k in range(samples):
         for offset, label in enumerate(("original", "perturbation", "adversarial")):
             axes[-1, 3 * k + offset].set_xlabel(label, fontsize=7)
@@ -367,6 +367,12 @@ def visible_attack(
                 continue
             _show(axes[r, 2 * s], originals[s], "original")
             _show(axes[r, 2 * s + 1], adversarials[s], f"P({target_name}) {probabilities[s]:.2f}")
-        axes[r, 0].set_ylabel(name, fontsize=9)
+        axes[r, 0].set_ylabel(stacked_label(name), fontsize=8)
     fig.tight_layout(pad=0.3, h_pad=0.5, w_pad=0.2)
     return fig
+
+
+def stacked_label(name: str) -> str:
+    """``method@backbone`` on two lines: a row label must fit the row's height (at 1.2 in a row,
+    ``colour_aug@cheater_cnn`` on one line ran into the next row's label)."""
+    return name.replace("@", "\n@", 1)
