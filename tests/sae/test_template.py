@@ -1,6 +1,7 @@
 """T6's section template: it renders from what the notebook records, and every interpretive
 sentence follows its check (a passing and a failing run say different things)."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -119,13 +120,13 @@ def passing() -> tuple[dict, str]:
 def test_a_run_whose_checks_hold_says_so(passing):
     results, text = passing
     assert all(check["passed"] for check in results["checks"].values())
-    assert text.count("ERM scores higher, as expected.") == 2 * len(MEASURES)
+    assert len(re.findall(r"`erm@\w+` scores higher, as expected\.", text)) == 2 * len(MEASURES)
     assert text.count("the difference is the method's") == 2
     assert "its dictionary is organised around colour" in text
-    assert "ERM's colour features are causal for its decisions" in text
+    assert "`erm@cheater_cnn`'s colour features are causal for its decisions" in text
     assert "did not hold" not in text and "The two are tied" not in text
     # Every pair is named, with both models' numbers and intervals.
-    assert "`erm` against `cf_invar`" in text
+    assert "`erm@cheater_cnn` against `cf_invar@cheater_cnn`" in text
     assert "paired t test p = " in text
 
 
@@ -135,12 +136,14 @@ def test_a_run_whose_checks_fail_says_that_instead(passing):
     assert not any(
         results["checks"][f"{m.check} [cheater_cnn]"]["passed"] for m in MEASURES.values()
     )
-    assert "ERM scores higher, as expected." not in text
+    assert "scores higher, as expected." not in text
     assert "the difference is the method's" not in text
-    assert "ERM's colour features are causal" not in text
-    assert text.count("The expected finding did not hold: `cf_invar` scores higher.") >= 2
+    assert "'s colour features are causal" not in text
+    assert (
+        text.count("The expected finding did not hold: `cf_invar@cheater_cnn` scores higher.") >= 2
+    )
     # The same numbers are printed either way; only the verdicts change.
-    assert text.count("Colour-dominated features: `erm`") == 2
+    assert len(re.findall(r"Colour-dominated features: `erm@\w+`", text)) == 2
 
 
 def test_one_seed_is_tied_not_a_finding(passing):
@@ -161,4 +164,4 @@ def test_one_seed_is_tied_not_a_finding(passing):
     one_seed["checks"] = checks
     text = _render(one_seed)
     assert "(one seed: no test). The two are tied" in text
-    assert "ERM scores higher" not in text
+    assert "` scores higher" not in text
