@@ -312,7 +312,13 @@ rec.figure(
     fig,
     f"Hard-test accuracy against the bias fraction of the training canvas on {sweep_backbone} "
     f"(oracle-style selection): mean over {sweep_seeds} seed(s) per point with its 95% interval; "
-    f"methods: {', '.join(sweep['hard_test_acc'])}.",
+    f"methods: {', '.join(sweep['hard_test_acc'])}"
+    + (
+        f"; dashed: {', '.join(sweep['flat'])}, whose input has no colour, so the bias cannot "
+        "change what it sees: trained on the comparison canvas only and drawn at every bias."
+        if sweep["flat"]
+        else "."
+    ),
     width="75%",
 )
 plt.show()

@@ -68,7 +68,8 @@ square_p_init = 0.8  # Square Attack's initial window share (the paper's MNIST v
 zero_gradient_norm = 1e-8  # a PGD step's input gradient is ~zero at or below this L1 norm
 max_zero_gradient_share = 0.01  # of the attack path's steps allowed ~zero
 n_pictures = 3
-threads = 0  # torch CPU threads; 0: one per available core (set 1 on a shared, busy machine)
+threads = 0  # torch CPU threads outside the batteries; 0: one per available core
+jobs = 0  # models attacked at once, one thread each (0: one per core); the same numbers
 
 # %%
 import time
@@ -78,7 +79,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from lazy_artist.attacks.battery import BatteryPlan, SanityThresholds, run_battery, sanity_checks
+from lazy_artist.attacks.battery import BatteryPlan, SanityThresholds, sanity_checks
 from lazy_artist.attacks.checklist import all_converged, checklist_rows, white_box_beats_transfer
 from lazy_artist.attacks.compare import CENSOR_FACTOR, CI_LEVEL, compare_pairs
 from lazy_artist.attacks.examples import (
@@ -97,6 +98,7 @@ from lazy_artist.attacks.plots import (
     transfer_heatmaps,
     visible_attack,
 )
+from lazy_artist.attacks.runner import BatteryJob, run_batteries
 from lazy_artist.attacks.sample import fair_sample
 from lazy_artist.attacks.square import SquareConfig
 from lazy_artist.attacks.study import CROSS_MODEL, load_compared_models
@@ -217,19 +219,21 @@ thresholds = SanityThresholds(
 )
 grid = list(epsilons)
 k_report = plan.position(report_epsilon)
-results = {}
-for offset, name in enumerate(names):
-    results[name] = run_battery(
+jobs_of_models = [
+    BatteryJob(
+        name,
         study[name].network,
         targeted_inputs[name],
         labels_t,
         untargeted_inputs[name],
         labels_u,
-        plan,
         seed=seed + 100 * offset,
         strength=strength_models == "all" or name in showcase,
     )
-    r = results[name]
+    for offset, name in enumerate(names)
+]
+results = run_batteries(jobs_of_models, plan, jobs=jobs, device=torch_device)
+for name, r in results.items():
     print(
         f"{name}: success@{report_epsilon:g} {r.search.grid_success[:, k_report].mean():.0%}, "
         f"median min eps {np.quantile(r.min_epsilon, 0.5, method='inverted_cdf'):.4f}, "

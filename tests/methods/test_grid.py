@@ -15,6 +15,7 @@ from lazy_artist.methods.grid import (
     RunRecord,
     RunSpec,
     aggregate,
+    bias_independent,
     compare_winners,
     comparison_rows,
     per_colour_rows,
@@ -246,6 +247,32 @@ def test_grid_trains_both_rules_from_one_run_reuses_the_memo_and_indexes_both(tm
         table["lenet_cnn"]["conflict_val"]["erm"]["hard_test_acc_mean"]
     )
     assert point["n"] == 2
+
+    # Another canvas object with the same content: ERM is retrained there (to the grid's very
+    # numbers: same seed, same data); gray_oracle sees no colour, so it is read from the grid
+    # once and drawn flat, never retrained.
+    assert bias_independent("gray_oracle") and not bias_independent("erm")
+    twin = dataclasses.replace(canvas)
+    swept = run_bias_sweep(
+        {0.9: canvas, 0.8: twin},
+        ["erm", "gray_oracle"],
+        TINY_RECIPES["lenet_cnn"],
+        [0, 1],
+        "conflict_val",
+        records=records,
+        comparison=canvas,
+        log=lambda _: None,
+    )
+    assert swept["flat"] == ["gray_oracle"]
+    assert swept["training_seconds"] > 0, "ERM is trained on the other canvas"
+    erm, gray = swept["hard_test_acc"]["erm"], swept["hard_test_acc"]["gray_oracle"]
+    assert erm[1]["mean"] == pytest.approx(erm[0]["mean"], abs=1e-12)
+    assert gray[0] == gray[1]
+    assert gray[0]["mean"] == pytest.approx(
+        table["lenet_cnn"]["conflict_val"]["gray_oracle"]["hard_test_acc_mean"]
+    )
+    with pytest.raises(ValueError, match="comparison canvas"):
+        run_bias_sweep({0.9: canvas}, ["gray_oracle"], TINY_RECIPES["lenet_cnn"], [0], "val")
 
     colours = per_colour_rows(records, canvas, "lenet_cnn", ["erm", "erm"], [0, 1], "conflict_val")
     assert list(colours) == ["erm"] and len(colours["erm"]) == 10

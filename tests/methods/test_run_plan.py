@@ -165,6 +165,18 @@ def t4_params(bias: float, **changes) -> dict:
     return {**params, **changes}
 
 
+def test_a_bias_independent_sweep_method_is_never_retrained_at_another_bias(canvas, tmp_path):
+    """gray_oracle's input has no colour: the sweep draws it flat from the grid's runs on the
+    comparison canvas, so no run of it is planned at another bias."""
+    params = t4_params(
+        canvas.bias, methods="erm,gray_oracle", sweep_methods="erm,gray_oracle", bias_sweep=[0.8]
+    )
+    plan = plan_t4(params, canvas, RunPlanner(tmp_path / "t4"), lambda: synthetic_mnist(seed=0))
+    swept = [(v.run.method, v.run.bias) for v in plan.verdicts if v.run.stage == "bias sweep"]
+    assert swept == [("erm", 0.8)]
+    assert [v.run.method for v in plan.verdicts if v.run.stage == "grid"] == ["erm", "gray_oracle"]
+
+
 def test_the_t4_plan_is_the_set_of_runs_the_grid_and_sweep_fit(canvas, tmp_path):
     """Planned before and after the grid and the sweep really ran: every run they fitted is
     then cached, and what the winner's sweep needs is unknown until the grid has trained."""

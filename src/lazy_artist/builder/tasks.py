@@ -411,7 +411,8 @@ STUDY_TASKS = TaskGraph(
                 "zero_gradient_norm": 1e-8,
                 "max_zero_gradient_share": 0.01,
                 "n_pictures": 3,
-                "threads": 0,  # one per available core
+                "threads": 0,  # outside the batteries: one per available core
+                "jobs": 0,  # models attacked at once, one thread each (0: one per core)
             },
             # Quick: T4's one-epoch models may not read sevens at all, so the sample may be
             # topped up (the "fair sample" check then fails, visibly); few budgets and steps.
@@ -435,6 +436,7 @@ STUDY_TASKS = TaskGraph(
             },
             section="sections/t5.md.j2",
             validate=validate_attacks,
+            execution_params=("jobs",),
         ),
         Task(
             name="t7",

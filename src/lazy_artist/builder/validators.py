@@ -272,6 +272,7 @@ def validate_attacks(params: dict[str, Any]) -> None:
     for name in ("n_samples", "n_untargeted", "n_strength_samples"):
         _at_least(params, name, 1, N_TEST_IMAGES, f" (a test split has {N_TEST_IMAGES} images)")
     _at_least(params, "threads", 0)  # 0: one per available core
+    _at_least(params, "jobs", 0, why=" (0 = one per core, 1 = serial)")
     _at_least(params, "bisection_steps", 0)
     _at_least(params, "strength_factor", 2)
     if params["untargeted_loss"] not in OBJECTIVES:

@@ -15,15 +15,25 @@ from lazy_artist.plots import PAGE_WIDTH_IN, model_colour
 
 def bias_sweep_intervals(sweep: Mapping[str, Any]) -> Figure:
     """Hard-test accuracy against the training canvas's bias fraction: the mean over seeds per
-    method with its 95% interval as error bars (none with a single seed)."""
+    method with its 95% interval as error bars (none with a single seed). Bias-independent
+    methods (``sweep["flat"]``, trained on the comparison canvas only) are a dashed line with
+    their interval as a band."""
     biases = sweep["bias"]
+    flat = set(sweep.get("flat", ()))
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN * 0.7, 3.2))
     positions = np.arange(len(biases))  # evenly spaced: the interesting values crowd near 1
-    for offset, (name, points) in enumerate(sweep["hard_test_acc"].items()):
+    swept = [name for name in sweep["hard_test_acc"] if name not in flat]
+    for name, points in sweep["hard_test_acc"].items():
         means = np.array([p["mean"] for p in points])
         lo = np.array([p["mean"] if p["ci95"][0] is None else p["ci95"][0] for p in points])
         hi = np.array([p["mean"] if p["ci95"][1] is None else p["ci95"][1] for p in points])
-        shift = (offset - (len(sweep["hard_test_acc"]) - 1) / 2) * 0.06  # keep bars apart
+        if name in flat:
+            span = (positions[0] - 0.3, positions[-1] + 0.3)
+            ax.hlines(means[0], *span, colors=model_colour(name), linestyles="--", label=name)
+            ax.fill_between(span, lo[0], hi[0], color=model_colour(name), alpha=0.15, lw=0)
+            continue
+        offset = swept.index(name)
+        shift = (offset - (len(swept) - 1) / 2) * 0.06  # keep bars apart
         ax.errorbar(
             positions + shift,
             means,

@@ -26,6 +26,7 @@ from lazy_artist.methods.grid import (
     RunRecord,
     RunSpec,
     aggregate,
+    bias_independent,
     compare_winners,
     plan_runs,
     sweep_canvases,
@@ -360,7 +361,8 @@ def plan_t4(
 
     for bias in params["bias_sweep"]:
         for name in sweep_names:
-            if (sweep_backbone, name) in waiting:
+            # A bias-independent method is read from the grid's runs (drawn flat).
+            if (sweep_backbone, name) in waiting or bias_independent(name):
                 continue
             for s in sweep_seeds:
                 if bias == canvas.bias and name in names and s in seeds:
