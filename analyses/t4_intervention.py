@@ -19,7 +19,7 @@ data_root = "data"
 methods = "all"  # "all" or comma-separated registry names, e.g. "erm,cf_invar"
 hparams = {}  # per-method overrides of the method's own hparams, e.g. {"cf_invar": {"lambda_cf": 2.0}}
 n_draws = 1  # hparam draws per method (draw 0 = defaults; DomainBed style), chosen on validation
-tuned = "none"  # "none": this build's own draws choose; "committed": lazy_artist.methods.tuned
+tuned = "committed"  # "committed": lazy_artist.methods.tuned; "none": this build's own draws choose
 tune_seed = 1000  # the seed every draw trains on (none of the reported seeds)
 backbones = "cheater_cnn,lenet_cnn"  # each trained with its recipe (lazy_artist.methods.recipes)
 recipes = {}  # per-backbone recipe overrides, e.g. {"lenet_cnn": {"epochs": 6}}

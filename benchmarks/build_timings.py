@@ -109,7 +109,7 @@ def build(root: Path, profile: str, only: list[str]) -> tuple[float, dict[str, A
 
 
 def task_notebook(task: str) -> str:
-    from lazy_artist.builder.tasks import STUDY_TASKS
+    from lazy_artist.study import STUDY_TASKS
 
     return STUDY_TASKS[task].notebook
 
@@ -235,7 +235,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=REPO / "build" / "bench" / "build_timings.json")
     args = parser.parse_args(argv)
 
-    from lazy_artist.builder.tasks import PROFILES, STUDY_TASKS
+    from lazy_artist.builder.tasks import PROFILES
+    from lazy_artist.study import STUDY_TASKS
 
     if args.profile not in PROFILES:
         parser.error(f"unknown profile {args.profile!r}: choose one of {', '.join(PROFILES)}")

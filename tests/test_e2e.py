@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from lazy_artist.builder.store import BuildStore
-from lazy_artist.builder.tasks import STUDY_TASKS
 from lazy_artist.cli import main
+from lazy_artist.study import STUDY_TASKS
 
 pytestmark = pytest.mark.e2e
 ALL_TASKS = STUDY_TASKS.names()

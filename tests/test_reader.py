@@ -20,7 +20,7 @@ import pytest
 
 from lazy_artist.builder.assemble import markdown_table, reading_key
 from lazy_artist.builder.render import CROSSREF_FILTER, TABLES_FILTER, PandocTypstRenderer
-from lazy_artist.builder.tasks import STUDY_TASKS
+from lazy_artist.study import STUDY_TASKS
 
 REPO = Path(__file__).resolve().parents[1]
 # Screenshots and page images kept for a person (or CI) to look at after the run.

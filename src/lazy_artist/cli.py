@@ -37,6 +37,7 @@ from lazy_artist.builder.render import RenderError
 from lazy_artist.builder.store import BuildStore, StoredRecordError
 from lazy_artist.builder.tasks import PROFILES, TaskGraph
 from lazy_artist.data.provision import needed_datasets, provision
+from lazy_artist.study import STUDY_TASKS
 
 EXIT_OK, EXIT_TASK_FAILED, EXIT_BAD_INPUT, EXIT_RENDER_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -220,7 +221,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    project = Project(args.root.resolve())
+    project = Project(args.root.resolve(), STUDY_TASKS)
     # Signal handlers can only be set from the main thread (a caller's worker thread keeps
     # the KeyboardInterrupt path below).
     in_main_thread = threading.current_thread() is threading.main_thread()
@@ -380,7 +381,8 @@ def _build(project: Project, args: argparse.Namespace) -> int:
 
 def _with_run_options(graph: TaskGraph, args: argparse.Namespace) -> list[str]:
     """``--set`` assignments plus ``--jobs`` / ``--executor`` as the parameters of every task
-    that declares them (T4's and T7's grids; an explicit ``--set TASK.jobs=...`` wins)."""
+    that declares them (T4's and T7's grids, T5's and T6's models; an explicit
+    ``--set TASK.jobs=...`` wins)."""
     assignments = list(args.assignments)
     for param in ("jobs", "executor"):
         value = getattr(args, param)

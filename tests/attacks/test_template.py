@@ -26,8 +26,8 @@ from lazy_artist.attacks.tables import (
     pooled_curves,
 )
 from lazy_artist.builder.assemble import TaskView, _environment
-from lazy_artist.builder.tasks import STUDY_TASKS
 from lazy_artist.fileio import atomic_write_json
+from lazy_artist.study import STUDY_TASKS
 from lazy_artist.zoo import MatchedPair, StudyModel
 
 from .conftest import fake_battery

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from lazy_artist.builder.tasks import STUDY_TASKS
-from lazy_artist.builder.validators import validate_attacks
+from lazy_artist.study import STUDY_TASKS
+from lazy_artist.study.validators import validate_attacks
 
 
 def _params(**changes):

@@ -7,7 +7,8 @@ from lazy_artist.builder.params import (
     parse_overrides,
     resolve_params,
 )
-from lazy_artist.builder.tasks import PROFILES, STUDY_TASKS
+from lazy_artist.builder.tasks import PROFILES
+from lazy_artist.study import STUDY_TASKS
 
 
 def test_profile_then_override_order():
@@ -125,7 +126,7 @@ def test_unknown_profile_names_the_known_ones():
 
 
 def test_a_mapping_override_merges_with_the_profile_instead_of_replacing_it():
-    from lazy_artist.builder.tasks import STUDY_TASKS
+    from lazy_artist.study import STUDY_TASKS
 
     t4 = STUDY_TASKS["t4"]
     profile = resolve_params(t4, "quick")["hparams"]

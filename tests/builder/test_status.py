@@ -29,7 +29,7 @@ def states(project, **options):
 
 
 def status_lines(project, monkeypatch, capsys, *argv):
-    monkeypatch.setattr(cli, "Project", lambda root: Project(root, FIXTURE_GRAPH))
+    monkeypatch.setattr(cli, "Project", lambda root, *_: Project(root, FIXTURE_GRAPH))
     code = cli.main(["--root", str(project.root), *argv])
     assert code == 0
     return dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
@@ -114,7 +114,7 @@ def hooked(hook) -> TaskGraph:
 
 
 def hook_output(project, monkeypatch, capsys, hook, *argv) -> list[str]:
-    monkeypatch.setattr(cli, "Project", lambda root: Project(root, hooked(hook)))
+    monkeypatch.setattr(cli, "Project", lambda root, *_: Project(root, hooked(hook)))
     assert cli.main(["--root", str(project.root), "status", "--profile", "quick", *argv]) == 0
     return capsys.readouterr().out.splitlines()
 
@@ -159,7 +159,7 @@ def test_a_failing_hook_is_one_line_and_status_still_answers(built, monkeypatch,
 
 
 def test_t4s_plan_waits_for_t0(tmp_path):
-    from lazy_artist.builder.run_hooks import t4_run_plan
+    from lazy_artist.study.hooks import t4_run_plan
 
     query = RunPlanQuery(
         tmp_path, {"data_root": "data"}, tmp_path / "memo", {"t0": None}, "cpu", None

@@ -3,14 +3,8 @@ import ast
 import jupytext
 import pytest
 
-from lazy_artist.builder.tasks import (
-    COMMON_PARAMS,
-    INJECTED_PARAMS,
-    PROFILES,
-    STUDY_TASKS,
-    Task,
-    TaskGraph,
-)
+from lazy_artist.builder.tasks import COMMON_PARAMS, INJECTED_PARAMS, PROFILES, Task, TaskGraph
+from lazy_artist.study import STUDY_TASKS
 
 from .conftest import REPO
 
@@ -39,6 +33,32 @@ def _parameters_cell(path):
     return {
         target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets
     }
+
+
+def _parameter_values(path):
+    """The literal value of every parameter the notebook's parameters cell assigns."""
+    cell = next(
+        cell for cell in jupytext.read(path).cells if "parameters" in cell.metadata.get("tags", [])
+    )
+    return {
+        target.id: ast.literal_eval(node.value)
+        for node in ast.parse(cell.source).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+    }
+
+
+@pytest.mark.parametrize("task", list(STUDY_TASKS), ids=lambda task: task.name)
+def test_a_notebooks_defaults_are_the_tasks_values(task):
+    """The task declaration is the one source; the notebook's parameters cell (papermill's
+    contract) repeats its values, and may not drift from them."""
+    values = _parameter_values(REPO / task.notebook)
+    drifted = {
+        name: (value, values[name])
+        for name, value in task.params.items()
+        if name in values and values[name] != value
+    }
+    assert not drifted, f"{task.notebook}: (task value, notebook value) differ: {drifted}"
 
 
 @pytest.mark.parametrize("task", list(STUDY_TASKS), ids=lambda task: task.name)

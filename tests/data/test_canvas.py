@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lazy_artist.builder.tasks import STUDY_TASKS
-from lazy_artist.builder.validators import validate_canvas
 from lazy_artist.data.canvas import (
     BG_RANGE,
     EASY_SPLITS,
@@ -26,6 +24,8 @@ from lazy_artist.data.canvas import (
     recolour_all,
     save_canvas,
 )
+from lazy_artist.study import STUDY_TASKS
+from lazy_artist.study.validators import validate_canvas
 
 
 def test_palette_matches_the_study():

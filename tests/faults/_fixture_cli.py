@@ -19,7 +19,7 @@ sys.path.insert(0, {str(REPO)!r})
 from tests.builder.conftest import FIXTURE_GRAPH
 import lazy_artist.cli as cli
 from lazy_artist.builder.project import Project
-cli.Project = lambda root: Project(root, FIXTURE_GRAPH)
+cli.Project = lambda root, *_: Project(root, FIXTURE_GRAPH)
 sys.exit(cli.main(sys.argv[1:]))
 """
 

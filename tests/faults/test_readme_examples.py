@@ -15,8 +15,8 @@ from lazy_artist.builder.params import (
     parse_overrides,
     resolve_params,
 )
-from lazy_artist.builder.tasks import STUDY_TASKS
 from lazy_artist.cli import _parser, _timeouts
+from lazy_artist.study import STUDY_TASKS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 CLI = re.compile(r"python -m lazy_artist\s+([a-z][^#`\n]*)")

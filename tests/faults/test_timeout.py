@@ -9,7 +9,8 @@ import pytest
 import lazy_artist.cli as cli
 from lazy_artist.builder.build import BLOCKED, COMPLETE, FAILED, build
 from lazy_artist.builder.project import Project
-from lazy_artist.builder.tasks import DEFAULT_TIMEOUT_S, STUDY_TASKS, Task, TaskGraph
+from lazy_artist.builder.tasks import DEFAULT_TIMEOUT_S, Task, TaskGraph
+from lazy_artist.study import STUDY_TASKS
 from tests.builder.conftest import FIXTURE_GRAPH, make_fixture_project
 
 HANG = Task("hang", "Hang", "analyses/hang.py", params={"sleep_s": 600.0}, timeout_s={"quick": 3})
@@ -40,7 +41,7 @@ def test_a_hung_cell_fails_its_task_with_the_cell_and_the_limit(project):
 
 
 def test_the_timeout_is_set_from_the_command_line(project, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "Project", lambda root: Project(root, GRAPH))
+    monkeypatch.setattr(cli, "Project", lambda root, *_: Project(root, GRAPH))
     argv = ["--root", str(project.root), "build", "--profile", "quick", "--only", "hang"]
     argv += ["--no-render", "--quiet", "--set", "hang.sleep_s=2", "--set", "hang.timeout_s=1"]
     assert cli.main(argv) == cli.EXIT_TASK_FAILED
@@ -51,7 +52,7 @@ def test_the_timeout_is_set_from_the_command_line(project, monkeypatch, capsys):
 
 @pytest.mark.parametrize("bad", [["--timeout-s", "0"], ["--set", "hang.timeout_s=soon"]])
 def test_a_bad_timeout_is_rejected_before_any_work(project, monkeypatch, capsys, bad):
-    monkeypatch.setattr(cli, "Project", lambda root: Project(root, GRAPH))
+    monkeypatch.setattr(cli, "Project", lambda root, *_: Project(root, GRAPH))
     argv = ["--root", str(project.root), "build", "--profile", "quick", "--no-render", *bad]
     assert cli.main(argv) == cli.EXIT_BAD_INPUT
     assert "positive number of seconds" in capsys.readouterr().err

@@ -2,8 +2,8 @@
 
 import pytest
 
-from lazy_artist.builder.tasks import STUDY_TASKS
 from lazy_artist.methods import advice
+from lazy_artist.study import STUDY_TASKS
 
 
 @pytest.fixture

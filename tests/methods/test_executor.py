@@ -182,8 +182,8 @@ def test_jobs_is_a_t4_parameter_checked_up_front_and_left_out_of_the_cache_key()
     import argparse
 
     from lazy_artist.builder.params import BuildInputError, check_params, resolve_params
-    from lazy_artist.builder.tasks import STUDY_TASKS
     from lazy_artist.cli import _with_run_options
+    from lazy_artist.study import STUDY_TASKS
 
     t4 = STUDY_TASKS["t4"]
     params = resolve_params(t4, "quick", {"t4": {"jobs": 2}})
@@ -199,17 +199,23 @@ def test_jobs_is_a_t4_parameter_checked_up_front_and_left_out_of_the_cache_key()
         with pytest.raises(BuildInputError, match=message):
             check_params(STUDY_TASKS, ["t4"], {"t4": resolve_params(t4, "quick", {"t4": bad})})
     # --jobs / --executor become the parameters of every task declaring them (T4's and T7's
-    # grids) unless --set already gives them.
+    # grids, T5's and T6's models) unless --set already gives them.
     args = argparse.Namespace(assignments=["t1.epochs=2"], jobs=2, executor="local")
     assert _with_run_options(STUDY_TASKS, args) == [
         "t1.epochs=2",
         "t4.jobs=2",
+        "t5.jobs=2",
         "t7.jobs=2",
         "t6.jobs=2",
         "t4.executor=local",
     ]
     args = argparse.Namespace(assignments=["t4.jobs=1"], jobs=3, executor=None)
-    assert _with_run_options(STUDY_TASKS, args) == ["t4.jobs=1", "t7.jobs=3", "t6.jobs=3"]
+    assert _with_run_options(STUDY_TASKS, args) == [
+        "t4.jobs=1",
+        "t5.jobs=3",
+        "t7.jobs=3",
+        "t6.jobs=3",
+    ]
 
 
 def _ray_or_skip():

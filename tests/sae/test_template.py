@@ -9,7 +9,6 @@ import pytest
 
 from lazy_artist.builder.assemble import TaskView, _environment
 from lazy_artist.builder.params import resolve_params
-from lazy_artist.builder.tasks import STUDY_TASKS
 from lazy_artist.sae.compare import (
     CANDIDATE,
     CI_LEVEL,
@@ -30,6 +29,7 @@ from lazy_artist.sae.tables import (
     quality_table,
     selectivity_table,
 )
+from lazy_artist.study import STUDY_TASKS
 from tests.sae.fakes import analysis, pairs, result
 
 REPO = Path(__file__).resolve().parents[2]

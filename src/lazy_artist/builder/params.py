@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from lazy_artist.builder.param_checks import non_finite_path, validate_common
 from lazy_artist.builder.tasks import PROFILES, Task, TaskGraph
-from lazy_artist.builder.validators import non_finite_path, validate_common
 
 
 class BuildInputError(ValueError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lazy_artist.builder.params import BuildInputError
-from lazy_artist.builder.tasks import STUDY_TASKS, TaskGraph
+from lazy_artist.builder.tasks import TaskGraph
 
 # What publishing writes under report/ (report/README.md is the repository's own file). A
 # ``report/.generated`` manifest (a JSON list of names), when a publisher writes one, adds to it.
@@ -34,7 +34,7 @@ PROJECT_MARKERS = ("templates/report.qmd.j2", "analyses")
 @dataclass(frozen=True)
 class Project:
     root: Path
-    graph: TaskGraph = STUDY_TASKS
+    graph: TaskGraph  # the study it builds (lazy_artist.study.STUDY_TASKS for this one)
 
     @property
     def build_dir(self) -> Path:

@@ -30,20 +30,3 @@ class RunPlanQuery:
 
 
 RunPlanHook = Callable[[RunPlanQuery], Sequence[str]]
-
-
-def t4_run_plan(query: RunPlanQuery) -> list[str]:
-    """T4's runs (:mod:`lazy_artist.methods.run_plan`), on T0's stored canvas."""
-    t0 = query.upstream.get("t0")
-    if t0 is None:
-        return ["runs: plan unknown until t0 runs"]
-    from lazy_artist.methods.run_plan import explain_t4  # imports torch: only when asked
-
-    return explain_t4(
-        query.params,
-        t0,
-        query.memo_dir,
-        query.root / str(query.params["data_root"]),
-        device=query.device,
-        retrain=query.retrain,
-    )

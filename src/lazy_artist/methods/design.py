@@ -92,7 +92,7 @@ DECISIONS: tuple[Decision, ...] = (
     ),
     Decision(
         "expected-finding thresholds",
-        "T1/T4 parameters (builder/tasks.py)",
+        "T1/T4 parameters (study/tasks.py)",
         "STUDY.md; the reference reports",
         "declared before the runs; a check is never redefined after seeing results",
     ),

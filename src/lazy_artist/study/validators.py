@@ -1,103 +1,43 @@
-"""Per-task parameter checks run before any work: a bad value fails the command, not a notebook.
+"""The study's per-task parameter checks, run before any work: a bad value fails the command,
+not a notebook.
 
-Every check names the parameter and the allowed range. ``true``/``false`` are never numbers
-here (``bool`` is a subclass of ``int`` in Python: ``n_train=true`` would build a one-image
-canvas), NaN and infinities are never accepted, and sizes are bounded by the data they count
-(MNIST and FashionMNIST: 60,000 training and 10,000 test images).
+Every check names the parameter and the allowed range (built from
+:mod:`lazy_artist.builder.param_checks`); sizes are bounded by the data they count (MNIST and
+FashionMNIST: 60,000 training and 10,000 test images).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from typing import Any
+
+from lazy_artist.builder.param_checks import (
+    at_least,
+    choice,
+    fraction,
+    fractions,
+    is_int,
+    is_number,
+    optional_size,
+)
 
 # The size of both gray data sets (MNIST, FashionMNIST); the canvas draws every split from them.
 N_TRAIN_IMAGES, N_TEST_IMAGES = 60_000, 10_000
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _at_least(
-    params: dict[str, Any], name: str, minimum: int, maximum: int | None = None, why: str = ""
-) -> None:
-    value = params[name]
-    if not _is_int(value) or value < minimum or (maximum is not None and value > maximum):
-        allowed = f">= {minimum}" + ("" if maximum is None else f" and <= {maximum}")
-        raise ValueError(f"{name} must be an integer {allowed}{why}, got {value!r}")
-
-
-def _optional_size(params: dict[str, Any], name: str, minimum: int, maximum: int, why: str) -> None:
-    """``None`` (all of it) or an integer count bounded by the data it counts."""
-    if params[name] is not None:
-        _at_least(params, name, minimum, maximum, why)
-
-
-def _fraction(name: str, value: Any) -> None:
-    if not _is_number(value) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a fraction in [0, 1], got {value!r}")
-
-
-def _fractions(params: dict[str, Any], names: Iterable[str]) -> None:
-    # Only the names the task declares: thresholds come and go with the study's checks.
-    for name in names:
-        if name in params:
-            _fraction(name, params[name])
-
-
-def _choice(name: str, value: Any, choices: Iterable[str]) -> None:
-    choices = tuple(choices)
-    if value not in choices:
-        raise ValueError(f"{name}: unknown value {value!r}: choose from {', '.join(choices)}")
-
-
-def non_finite_path(value: Any, path: str) -> str | None:
-    """The path of the first NaN or infinity inside ``value`` (lists and dicts included)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            found = non_finite_path(item, f"{path}[{index}]")
-            if found:
-                return found
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = non_finite_path(item, f"{path}.{key}")
-            if found:
-                return found
-    return None
-
-
-def validate_common(params: dict[str, Any]) -> None:
-    """Checks every task shares: the seed, and no NaN or infinity anywhere."""
-    if "seed" in params:
-        _at_least(params, "seed", 0)
-    for name, value in params.items():
-        found = non_finite_path(value, name)
-        if found:
-            raise ValueError(f"{found} must be a finite number, got {value!r}")
-
-
 def _split_sizes(params: dict[str, Any]) -> None:
     """n_val + n_train come out of the 60,000 training images, n_test out of the 10,000."""
-    _at_least(
+    at_least(
         params, "n_val", 1, N_TRAIN_IMAGES - 1, f" (the data has {N_TRAIN_IMAGES} training images)"
     )
     left = N_TRAIN_IMAGES - params["n_val"]
-    _optional_size(
+    optional_size(
         params,
         "n_train",
         1,
         left,
         f" ({N_TRAIN_IMAGES} training images minus n_val={params['n_val']})",
     )
-    _optional_size(
+    optional_size(
         params, "n_test", 1, N_TEST_IMAGES, f" (the data has {N_TEST_IMAGES} test images)"
     )
 
@@ -107,7 +47,7 @@ def _bg_range(value: Any) -> None:
     if (
         not isinstance(value, (list, tuple))
         or len(value) != 2
-        or not all(_is_number(bound) for bound in value)
+        or not all(is_number(bound) for bound in value)
         or not 0.0 <= value[0] <= value[1] <= 1.0
     ):
         raise ValueError(
@@ -117,17 +57,17 @@ def _bg_range(value: Any) -> None:
 
 
 def validate_canvas(params: dict[str, Any]) -> None:
-    _fraction("bias", params["bias"])
+    fraction("bias", params["bias"])
     _split_sizes(params)
     if "bg_range" in params:
         _bg_range(params["bg_range"])
     if "contrast_margin" in params:
         margin = params["contrast_margin"]
-        if not _is_number(margin) or not 0.0 < margin <= 1.0:
+        if not is_number(margin) or not 0.0 < margin <= 1.0:
             raise ValueError(f"contrast_margin must be a number in (0, 1], got {margin!r}")
     if "contrast_max_share_below" in params:
         share = params["contrast_max_share_below"]
-        if not _is_number(share) or not 0.0 <= share < 1.0:
+        if not is_number(share) or not 0.0 <= share < 1.0:
             raise ValueError(
                 f"contrast_max_share_below must be a fraction in [0, 1), got {share!r}"
             )
@@ -145,7 +85,7 @@ def validate_classifier(params: dict[str, Any]) -> None:
     from lazy_artist.zoo import parse_model_name
 
     parse_model_name(params["model"])
-    _fractions(params, ("min_easy_val_acc", "max_hard_test_acc", "min_colour_following"))
+    fractions(params, ("min_easy_val_acc", "max_hard_test_acc", "min_colour_following"))
 
 
 def validate_intervention(params: dict[str, Any]) -> None:
@@ -177,7 +117,7 @@ def validate_intervention(params: dict[str, Any]) -> None:
                 f"got {params[name]!r}"
             )
     for name in ("n_seeds", "sweep_seeds", "n_draws"):
-        _at_least(params, name, 1)
+        at_least(params, name, 1)
     if params["tuned"] not in TUNING_MODES:
         raise ValueError(f"tuned must be one of {', '.join(TUNING_MODES)}, got {params['tuned']!r}")
     if params["tuned"] == "committed" and params["n_draws"] != 1:
@@ -185,24 +125,24 @@ def validate_intervention(params: dict[str, Any]) -> None:
             "n_draws must be 1 with tuned='committed' (the draws ran in the tune build); "
             "set tuned='none' to draw in this build"
         )
-    _at_least(params, "tune_seed", 0)
+    at_least(params, "tune_seed", 0)
     if params["seed"] <= params["tune_seed"] < params["seed"] + params["n_seeds"]:
         raise ValueError(
             f"tune_seed {params['tune_seed']} is one of the reported seeds "
             f"({params['seed']}..{params['seed'] + params['n_seeds'] - 1}): the draws must "
             "be chosen on a seed the tables do not report"
         )
-    _at_least(
+    at_least(
         params, "probe_images", 1, N_TEST_IMAGES, f" (the hard test has {N_TEST_IMAGES} images)"
     )
-    _optional_size(
+    optional_size(
         params,
         "train_subset",
         1,
         N_TRAIN_IMAGES,
         f" (the data has {N_TRAIN_IMAGES} training images)",
     )
-    _fractions(
+    fractions(
         params,
         (
             "min_converged_easy_val",
@@ -212,25 +152,25 @@ def validate_intervention(params: dict[str, Any]) -> None:
             "oracle_tolerance",
         ),
     )
-    if not _is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
+    if not is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
         raise ValueError(f"alpha must be a level in (0, 1), got {params['alpha']!r}")
     if not isinstance(params["bias_sweep"], list) or not params["bias_sweep"]:
         raise ValueError(
             f"bias_sweep must be a non-empty list of fractions, got {params['bias_sweep']!r}"
         )
     for bias in params["bias_sweep"]:
-        _fraction("each bias_sweep value", bias)
+        fraction("each bias_sweep value", bias)
     for method in (part.strip() for part in params["sweep_methods"].split(",")):
         if method and method != BEST and method not in ALGORITHMS:
             raise ValueError(
                 f"sweep_methods: unknown method {method!r}: choose from {', '.join(ALGORITHMS)} or {BEST!r}"
             )
-    _at_least(params, "jobs", 0, why=" (0 = one per core, 1 = serial)")
+    at_least(params, "jobs", 0, why=" (0 = one per core, 1 = serial)")
     check_executor(params["executor"])  # an unknown name, or Ray selected but not installed
 
 
 def _class_index(name: str, value: Any) -> None:
-    if not _is_int(value) or not 0 <= value <= 9:
+    if not is_int(value) or not 0 <= value <= 9:
         raise ValueError(f"{name} must be a digit class 0..9, got {value!r}")
 
 
@@ -248,17 +188,17 @@ def validate_attacks(params: dict[str, Any]) -> None:
 
     parse_backbone_selection(params["backbones"])  # "all", or known backbones (names choices)
     if params["n_seeds"] is not None:
-        _at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
+        at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
     if not isinstance(params["extra_models"], str):
         raise ValueError(
             f"extra_models must be comma-separated model names or '', got {params['extra_models']!r}"
         )
     for name in parse_model_names(params["extra_models"]):
         parse_model_name(name)
-    _choice("strength_models", params["strength_models"], ("showcase", "all"))
-    if not _is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
+    choice("strength_models", params["strength_models"], ("showcase", "all"))
+    if not is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
         raise ValueError(f"alpha must be a level in (0, 1), got {params['alpha']!r}")
-    _at_least(params, "n_boot", 100)
+    at_least(params, "n_boot", 100)
     if params["attack_split"] not in ("easy_test", "hard_test"):
         raise ValueError(
             f"attack_split must be a test split, 'easy_test' or 'hard_test', got {params['attack_split']!r}"
@@ -268,13 +208,13 @@ def validate_attacks(params: dict[str, Any]) -> None:
     if params["source_class"] == params["target_class"]:
         raise ValueError("target_class must differ from source_class")
     for name in ("steps", "restarts", "n_pictures"):
-        _at_least(params, name, 1)
+        at_least(params, name, 1)
     for name in ("n_samples", "n_untargeted", "n_strength_samples"):
-        _at_least(params, name, 1, N_TEST_IMAGES, f" (a test split has {N_TEST_IMAGES} images)")
-    _at_least(params, "threads", 0)  # 0: one per available core
-    _at_least(params, "jobs", 0, why=" (0 = one per core, 1 = serial)")
-    _at_least(params, "bisection_steps", 0)
-    _at_least(params, "strength_factor", 2)
+        at_least(params, name, 1, N_TEST_IMAGES, f" (a test split has {N_TEST_IMAGES} images)")
+    at_least(params, "threads", 0)  # 0: one per available core
+    at_least(params, "jobs", 0, why=" (0 = one per core, 1 = serial)")
+    at_least(params, "bisection_steps", 0)
+    at_least(params, "strength_factor", 2)
     if params["untargeted_loss"] not in OBJECTIVES:
         raise ValueError(
             f"untargeted_loss: unknown loss {params['untargeted_loss']!r}: choose from "
@@ -307,8 +247,8 @@ def validate_attacks(params: dict[str, Any]) -> None:
     )
     if params["transfer_epsilon"] <= 0:
         raise ValueError(f"transfer_epsilon must be > 0, got {params['transfer_epsilon']!r}")
-    _fraction("strength_tolerance", params["strength_tolerance"])
-    _fraction("max_zero_gradient_share", params["max_zero_gradient_share"])
+    fraction("strength_tolerance", params["strength_tolerance"])
+    fraction("max_zero_gradient_share", params["max_zero_gradient_share"])
 
 
 def _attack_checklist(params: dict[str, Any], objectives: Any) -> None:
@@ -324,16 +264,16 @@ def _attack_checklist(params: dict[str, Any], objectives: Any) -> None:
             f"targeted_losses must be a non-empty list of distinct losses from "
             f"{', '.join(objectives)}, got {losses!r}"
         )
-    _at_least(params, "max_doublings", 0)
-    _at_least(params, "n_probe_samples", 0, N_TEST_IMAGES, " (0: no probes)")
-    _at_least(params, "restart_factor", 10, why=" (Carlini et al.: at least 10x the restarts)")
-    _at_least(params, "square_queries", 1)
-    if not _is_number(params["square_p_init"]) or not 0.0 < params["square_p_init"] <= 1.0:
+    at_least(params, "max_doublings", 0)
+    at_least(params, "n_probe_samples", 0, N_TEST_IMAGES, " (0: no probes)")
+    at_least(params, "restart_factor", 10, why=" (Carlini et al.: at least 10x the restarts)")
+    at_least(params, "square_queries", 1)
+    if not is_number(params["square_p_init"]) or not 0.0 < params["square_p_init"] <= 1.0:
         raise ValueError(f"square_p_init must be in (0, 1], got {params['square_p_init']!r}")
-    if not _is_number(params["zero_gradient_norm"]) or params["zero_gradient_norm"] < 0:
+    if not is_number(params["zero_gradient_norm"]) or params["zero_gradient_norm"] < 0:
         raise ValueError(f"zero_gradient_norm must be >= 0, got {params['zero_gradient_norm']!r}")
     for name in ("loss_tolerance", "restart_tolerance"):
-        _fraction(name, params[name])
+        fraction(name, params[name])
 
 
 def validate_inductive_bias(params: dict[str, Any]) -> None:
@@ -355,16 +295,16 @@ def validate_inductive_bias(params: dict[str, Any]) -> None:
                 f"{key}: unknown model {params[key]!r}: choose from {', '.join(known_models())}"
             )
     hidden = params["fc_hidden"]
-    if not isinstance(hidden, list) or not hidden or not all(_is_int(h) and h >= 1 for h in hidden):
+    if not isinstance(hidden, list) or not hidden or not all(is_int(h) and h >= 1 for h in hidden):
         raise ValueError(
             f"fc_hidden must be a list of positive layer widths, e.g. [256, 128], got {hidden!r}"
         )
     for name in ("cnn_width", "epochs", "batch_size"):
-        _at_least(params, name, 1)
-    _at_least(params, "threads", 0)  # 0: one per available core
-    _at_least(params, "jobs", 0)  # 0: one fit per core
+        at_least(params, name, 1)
+    at_least(params, "threads", 0)  # 0: one per available core
+    at_least(params, "jobs", 0)  # 0: one fit per core
     _split_sizes(params)
-    _optional_size(
+    optional_size(
         params, "n_fgsm", 1, N_TEST_IMAGES, f" (the data has {N_TEST_IMAGES} test images)"
     )
     _number("lr", params["lr"], 0.0, inclusive=False)
@@ -372,19 +312,19 @@ def validate_inductive_bias(params: dict[str, Any]) -> None:
     if (
         not isinstance(epsilons, list)
         or not epsilons
-        or any(not _is_number(e) or not 0.0 <= e <= 1.0 for e in epsilons)
+        or any(not is_number(e) or not 0.0 <= e <= 1.0 for e in epsilons)
         or sorted(set(epsilons)) != epsilons
     ):
         raise ValueError(
             f"fgsm_epsilons must be increasing values in [0, 1], e.g. [0.0, 0.05, 0.1], got {epsilons!r}"
         )
     _contains("fgsm_epsilons", epsilons, "compare_epsilon", params["compare_epsilon"])
-    _fraction("fc_scramble_tolerance", params["fc_scramble_tolerance"])
-    _fraction("min_cnn_scramble_drop", params["min_cnn_scramble_drop"])
+    fraction("fc_scramble_tolerance", params["fc_scramble_tolerance"])
+    fraction("min_cnn_scramble_drop", params["min_cnn_scramble_drop"])
 
 
 def _number(name: str, value: Any, minimum: float, inclusive: bool = True) -> None:
-    if not _is_number(value) or value < minimum or (not inclusive and value == minimum):
+    if not is_number(value) or value < minimum or (not inclusive and value == minimum):
         bound = ">=" if inclusive else ">"
         raise ValueError(f"{name} must be a number {bound} {minimum}, got {value!r}")
 
@@ -396,11 +336,11 @@ def validate_sae(params: dict[str, Any]) -> None:
 
     parse_backbone_selection(params["backbones"])  # "all" or known backbone names
     if params["n_seeds"] is not None:
-        _at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
-    _at_least(params, "sweep_seeds", 1)
-    if not _is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
+        at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
+    at_least(params, "sweep_seeds", 1)
+    if not is_number(params["alpha"]) or not 0.0 < params["alpha"] < 1.0:
         raise ValueError(f"alpha must be a level in (0, 1), got {params['alpha']!r}")
-    _at_least(params, "jobs", 0, why=" (0 = one per core, 1 = serial)")
+    at_least(params, "jobs", 0, why=" (0 = one per core, 1 = serial)")
     configs = params["configs"]
     if isinstance(configs, str) and configs != ALL:
         configs = [part for part in configs.split(",") if part.strip()]
@@ -430,23 +370,23 @@ def validate_sae(params: dict[str, Any]) -> None:
     _number("lr", params["lr"], 0.0, inclusive=False)
     _number("amplify_factor", params["amplify_factor"], 0.0)
     for name in ("epochs", "batch_size", "positions_per_image", "n_ablate"):
-        _at_least(params, name, 1)
+        at_least(params, name, 1)
     for name in ("n_top_features", "n_top_images"):
-        _at_least(params, name, 1)
-    _at_least(params, "n_random_draws", 2)  # the spread over draws needs two
+        at_least(params, name, 1)
+    at_least(params, "n_random_draws", 2)  # the spread over draws needs two
     if params["steps_per_epoch"] is not None:
-        _at_least(params, "steps_per_epoch", 1)
-    _optional_size(
+        at_least(params, "steps_per_epoch", 1)
+    optional_size(
         params,
         "n_train_images",
         2,
         N_TRAIN_IMAGES,
         f" (the data has {N_TRAIN_IMAGES} training images)",
     )
-    _optional_size(
+    optional_size(
         params, "n_hard_images", 1, N_TEST_IMAGES, f" (the hard test has {N_TEST_IMAGES} images)"
     )
-    _fraction("min_fve", params["min_fve"])
+    fraction("min_fve", params["min_fve"])
 
 
 def _model_names(value: str | list[str], example: str) -> list[str]:
@@ -483,10 +423,10 @@ def validate_prober(params: dict[str, Any]) -> None:
 
     parse_backbone_selection(params["backbones"])  # "all" or known backbone names
     if params["n_seeds"] is not None:
-        _at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
+        at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
     _independent_split(params)
     # selectivity needs several images per class
-    _optional_size(
+    optional_size(
         params, "n_images", 20, N_TEST_IMAGES, f" (a split has at most {N_TEST_IMAGES} images)"
     )
     objectives = [part.strip() for part in str(params["objectives"]).split(",") if part.strip()]
@@ -497,9 +437,9 @@ def validate_prober(params: dict[str, Any]) -> None:
             f"choose from {', '.join(OBJECTIVES)}"
         )
     for name in ("actmax_steps", "actmax_topk", "grid_channels", "n_exemplars"):
-        _at_least(params, name, 1)
+        at_least(params, name, 1)
     for name in ("actmax_jitter", "actmax_blur_every"):
-        _at_least(params, name, 0)
+        at_least(params, name, 0)
     _number("actmax_lr", params["actmax_lr"], 0.0, inclusive=False)
     _number("actmax_blur_sigma", params["actmax_blur_sigma"], 0.0, inclusive=False)
     for name in ("actmax_l2", "actmax_tv"):
@@ -519,7 +459,7 @@ def validate_prober(params: dict[str, Any]) -> None:
             f"actmax_all_channels must be true or false, got {params['actmax_all_channels']!r}"
         )
     for name in ("min_colour_dominated_share", "min_prototype_win_share"):
-        _fraction(name, params[name])
+        fraction(name, params[name])
 
 
 def validate_interrogation(params: dict[str, Any]) -> None:
@@ -531,16 +471,16 @@ def validate_interrogation(params: dict[str, Any]) -> None:
 
     parse_backbone_selection(params["backbones"])  # "all" or known backbone names
     if params["n_seeds"] is not None:
-        _at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
+        at_least(params, "n_seeds", 1, why=" (or null: every seed T4 trained)")
     _independent_split(params)
     for name in ("n_images", "ig_images"):
-        _at_least(params, name, 1, N_TEST_IMAGES, f" (a split has at most {N_TEST_IMAGES} images)")
-    _at_least(params, "ig_steps", 1)
+        at_least(params, name, 1, N_TEST_IMAGES, f" (a split has at most {N_TEST_IMAGES} images)")
+    at_least(params, "ig_steps", 1)
     digits = params["gradcam_digits"]
     if (
         not isinstance(digits, list)
         or not digits
-        or any(not _is_int(d) or not 0 <= d <= 9 for d in digits)
+        or any(not is_int(d) or not 0 <= d <= 9 for d in digits)
     ):
         raise ValueError(f"gradcam_digits must be a non-empty list of digits 0..9, got {digits!r}")
     if params["ig_baseline"] not in BASELINES:
@@ -549,7 +489,7 @@ def validate_interrogation(params: dict[str, Any]) -> None:
             f"{', '.join(BASELINES)}"
         )
     for name in ("attack_source", "attack_target"):
-        if not _is_int(params[name]) or not 0 <= params[name] <= 9:
+        if not is_int(params[name]) or not 0 <= params[name] <= 9:
             raise ValueError(f"{name} must be a digit 0..9, got {params[name]!r}")
     if params["attack_source"] == params["attack_target"]:
         raise ValueError("attack_target must differ from attack_source")
@@ -562,6 +502,6 @@ def validate_interrogation(params: dict[str, Any]) -> None:
         check_epsilon(params["attack_epsilon"])
     except (TypeError, ValueError) as error:
         raise ValueError(f"attack_epsilon: {error}") from None
-    _at_least(params, "attack_steps", 1)
+    at_least(params, "attack_steps", 1)
     for name in ("max_completeness_gap", "max_stable_increase"):
         _number(name, params[name], 0.0)

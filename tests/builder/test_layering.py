@@ -1,0 +1,47 @@
+"""The builder is a generic engine: the study is its input, so nothing under builder/ imports
+the science (at module level or inside a function)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import lazy_artist.builder
+
+SCIENCE = ("attacks", "interpret", "sae", "methods", "inductive", "zoo", "models", "study")
+
+
+def imported_modules(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def science_imports(path: Path) -> list[str]:
+    return sorted(
+        name
+        for name in imported_modules(path)
+        if name.split(".")[:2] in (["lazy_artist", part] for part in SCIENCE)
+    )
+
+
+def test_no_builder_module_imports_the_science():
+    folder = Path(lazy_artist.builder.__file__).parent
+    found = {p.name: science_imports(p) for p in sorted(folder.glob("*.py"))}
+    offending = {name: imports for name, imports in found.items() if imports}
+    assert not offending, f"builder modules importing the study or its science: {offending}"
+    assert len(found) > 10
+
+
+def test_the_check_sees_an_import_inside_a_function(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from lazy_artist.methods.run_plan import explain_t4\n")
+    assert science_imports(module) == [
+        "lazy_artist.methods.run_plan",
+        "lazy_artist.methods.run_plan.explain_t4",
+    ]
