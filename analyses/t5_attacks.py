@@ -18,7 +18,7 @@
 # backbone (same recipe, seed and checkpoint rule; `lazy_artist.zoo.matched_pairs`), every
 # model attacked on the same fair sample, the per-image minimum epsilons compared paired and
 # pooled over seeds (`lazy_artist.attacks.compare`). The per-model battery (minimum-epsilon
-# search, FGSM, untargeted PGD, zero-gradient shares; the strength re-run on the showcase
+# search, FGSM, untargeted PGD, zero-gradient shares; the strength check on the showcase
 # models) is `lazy_artist.attacks.battery`. Sanity checks show the attack was strong enough
 # for its numbers to mean something.
 
@@ -55,7 +55,7 @@ n_untargeted = 100  # fair sample of all digits for the untargeted sweep
 untargeted_epsilons = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5]
 zero_accuracy_epsilon = 0.5  # untargeted PGD accuracy must be 0 here
 transfer_epsilon = 0.1
-strength_factor = 2  # the check re-runs the search with this many x steps and x restarts
+strength_factor = 2  # the check attacks below each minimum with this many x steps, x restarts
 n_strength_samples = 25  # ... on the first this many samples of the fair sample
 strength_tolerance = 0.05  # ... and allows the median minimum epsilon to drop this much
 max_doublings = 1  # ... else the budget is raised (strength_factor x) at most this many times

@@ -3,6 +3,7 @@ unbroken samples) and its checklist, which must be able to fail."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -15,8 +16,10 @@ from lazy_artist.attacks.battery import (
     order_statistic,
     run_battery,
     sanity_checks,
+    stronger_search,
     summary_row,
 )
+from lazy_artist.attacks.min_epsilon import lowest_of
 from lazy_artist.attacks.pgd import PGDConfig
 
 from .conftest import SOURCE, TARGET, fake_battery
@@ -129,3 +132,34 @@ def test_the_checklist_fails_when_the_attack_is_weak():
     assert not checks["no zero gradients"].passed
     strong = sanity_checks(fake_battery([0.04, 0.06, 0.2, 0.7]), plan, THRESHOLDS)
     assert all(check.passed for check in strong.values())
+
+
+def test_the_never_falls_check_reads_the_sweeping_losss_own_curve():
+    """Joined with a second loss whose successes fill the budgets above them, a falling curve
+    looks monotone; the check reads the first loss's independent attacks, so it still fails."""
+    plan = _plan(grid=(0.05, 0.1, 0.5, 1.0), report_epsilon=0.1)
+    falling = fake_battery([0.04] * 4, success_curve=[0.5, 0.75, 0.25, 0.5]).search
+    everywhere = fake_battery([0.04] * 4).search
+    joined = lowest_of({"ce": falling, "margin": everywhere})
+    assert list(joined.search.success_curve()) == [1.0, 1.0, 1.0, 1.0]
+    assert joined.first is falling
+    result = dataclasses.replace(fake_battery([0.04] * 4), search=joined.search, losses=joined)
+    title = "success never falls as epsilon grows"
+    assert not sanity_checks(result, plan, THRESHOLDS)[title].passed
+    alone = dataclasses.replace(result, losses=dataclasses.replace(joined, first=everywhere))
+    assert sanity_checks(alone, plan, THRESHOLDS)[title].passed
+
+
+def test_the_stronger_search_finds_what_a_weak_base_missed_and_keeps_a_converged_one(
+    linear_model, linear_images
+):
+    """Against the closed form: from a base twice the exact minimum the stronger attack comes
+    down to the minimum; from the exact minimum it cannot go lower, so the base stands."""
+    labels = torch.full((len(linear_images),), SOURCE)
+    plan = _plan(bisection_steps=8)
+    exact = linear_model.exact_min_epsilon(linear_images, 0.9)
+    strong = plan.targeted.stronger(2)
+    found = stronger_search(linear_model, plan, strong, linear_images, labels, 2 * exact, 0)
+    assert np.allclose(found.epsilon, exact, atol=2 * exact.max() / 2**8 + 1e-3)
+    kept = stronger_search(linear_model, plan, strong, linear_images, labels, exact + 1e-4, 0)
+    assert np.array_equal(kept.epsilon, exact + 1e-4)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lazy_artist.attacks.min_epsilon import min_epsilon, pgd_attack
+from lazy_artist.attacks.min_epsilon import min_epsilon, min_epsilon_below, pgd_attack
 from lazy_artist.attacks.pgd import PGDConfig, pgd
 
 from .conftest import SOURCE, TARGET
@@ -111,3 +111,22 @@ def test_unbroken_samples_get_infinity(linear_model, linear_images):
 def test_bad_search_parameters_are_rejected(tiny_cnn, images, grid, steps, message):
     with pytest.raises(ValueError, match=message):
         min_epsilon(pgd_attack(tiny_cnn, CONFIG, TARGET), images, torch.zeros(6), grid, steps)
+
+
+def test_below_a_ceiling_finds_the_closed_form_minimum_or_nothing(linear_model, linear_images):
+    """The convergence check's question: what does the attack find below each ceiling? Above
+    the exact minimum it bisects down to it; below it, nothing (inf)."""
+    labels = torch.full((len(linear_images),), SOURCE)
+    exact = linear_model.exact_min_epsilon(linear_images, 0.9)
+    attack = pgd_attack(linear_model, CONFIG, target=TARGET)
+    ceiling = np.where(np.arange(len(exact)) % 2 == 0, 2.0 * exact, 0.9 * exact)
+    result = min_epsilon_below(attack, linear_images, labels, ceiling, 8)
+    above = ceiling > exact
+    assert np.all(np.isinf(result.epsilon[~above]))
+    assert np.allclose(result.epsilon[above], exact[above], atol=ceiling.max() / 2**8 + 1e-3)
+    assert np.all(result.epsilon[above] >= exact[above] - 1e-4)  # never below the exact answer
+    assert result.grid.size == 0 and result.grid_success.shape == (len(exact), 0)
+    with pytest.raises(ValueError, match="one finite ceiling > 0 per sample"):
+        min_epsilon_below(attack, linear_images, labels, ceiling[:3], 2)
+    with pytest.raises(ValueError, match="one finite ceiling > 0 per sample"):
+        min_epsilon_below(attack, linear_images, labels, np.full(len(exact), np.inf), 2)
