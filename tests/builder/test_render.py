@@ -54,7 +54,9 @@ def test_quarto_on_path_is_used_with_the_exact_commands(fixture_project, tmp_pat
     assert not cwd.exists(), "the staging folder became report/"
     assert (fixture_project.report_dir / "report.html").read_text() == "rendered by the stand-in"
     for call in calls:
-        assert {"report.qmd", "figures", "style.css", "typst-header.typ"} <= set(call["inputs"])
+        assert {"report.qmd", "figures", "style.css", "typst-header.typ", "tables.lua"} <= set(
+            call["inputs"]
+        )
     # Quarto reads the very document the pandoc path would render, and the helper files its
     # front matter names are among its inputs.
     source = (fixture_project.report_dir / "report.qmd").read_bytes()
@@ -64,6 +66,7 @@ def test_quarto_on_path_is_used_with_the_exact_commands(fixture_project, tmp_pat
     assert formats["html"]["embed-resources"] and formats["typst"]["toc"]
     assert formats["html"]["css"] in calls[0]["inputs"]
     assert formats["typst"]["include-in-header"] in calls[1]["inputs"]
+    assert formats["html"]["filters"] == ["tables.lua"]  # the same table break points as pandoc's
     assert [path.name for path in outputs] == ["report.html", "report.pdf", "summary.json"]
 
 

@@ -20,6 +20,7 @@ GENERATED_REPORT_ENTRIES = (
     "summary.json",
     "style.css",
     "typst-header.typ",
+    "tables.lua",
     "figures",
     "notebooks",
     ".generated",

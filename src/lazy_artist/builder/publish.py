@@ -9,10 +9,13 @@ from typing import Any
 from lazy_artist.builder.assemble import assemble
 from lazy_artist.builder.changes import with_changes
 from lazy_artist.builder.project import Project
-from lazy_artist.builder.render import choose_renderer
+from lazy_artist.builder.render import TABLES_FILTER, choose_renderer
 from lazy_artist.builder.report_folder import check_report_dir, staged_report
 from lazy_artist.builder.summary import summarise, write_summary
 from lazy_artist.builder.task_results import compare_with_references, load_task_results
+
+# What report.qmd's front matter names beside it (Quarto reads them there; pandoc by path).
+QUARTO_HELPERS = ("style.css", "typst-header.typ", TABLES_FILTER)
 
 
 def publish(
@@ -34,7 +37,7 @@ def publish(
     with staged_report(project, profile) as staging:
         source = assemble(project, run_record, staging, results, comparison)
         # Quarto reads these beside the source; pandoc gets them by path.
-        for helper in ("style.css", "typst-header.typ"):
+        for helper in QUARTO_HELPERS:
             shutil.copy2(project.templates_dir / helper, staging / helper)
         outputs = choose_renderer().render(source, project.templates_dir)
         outputs.append(write_summary(summary, staging))
