@@ -62,6 +62,10 @@ def bench(session: nox.Session) -> None:
     )
     # T5: seconds per sample of the batched minimum-epsilon search as N grows.
     session.run("python", "benchmarks/min_epsilon.py", "--out", "build/bench/min_epsilon.json")
+    # T5: the convergence check (stronger attack below each minimum) vs a whole stronger search.
+    session.run(
+        "python", "benchmarks/strength_check.py", "--out", "build/bench/strength_check.json"
+    )
     # T4: serial vs parallel runs (quick T4, and one full-size epoch per worker).
     session.run("python", "benchmarks/t4_parallel.py", "--out", "build/bench/t4_parallel.json")
     # T4: what editing one method's loss retrains, and a comment-only edit (nothing).
