@@ -36,13 +36,13 @@ n_seeds = None  # seeds per backbone: None = every seed T4 trained (full 3, quic
 split = "hard_test"  # digits painted twice (aligned, conflicting); measured on, never selected on
 n_images = 1000  # pairs for the attention ratio
 gradcam_digits = [0, 1, 3, 7]  # one aligned and one conflicting image each in the grid
-ig_steps = 128
+ig_steps = 128  # Riemann steps of Integrated Gradients
 ig_images = 100  # images per (model, output, baseline) for the completeness gap
 ig_baseline = "zero"  # baseline of the IG maps in the adversarial figure
 attack_source = 7  # a correctly read 7 ...
 attack_target = 3  # ... pushed towards 3
 attack_epsilon = 0.1  # L-infinity budget of T5's targeted PGD attack
-attack_steps = 40
+attack_steps = 40  # PGD steps of the attack whose maps are compared
 ratio_target = "predicted"  # Grad-CAM class of the attention checks: "predicted" or "true"
 max_completeness_gap = 0.01  # median |sum IG - (F(x) - F(b))| / |F(x) - F(b)|
 max_stable_increase = 0.1  # debiased: conflicting ratio at most this much (relative) above aligned

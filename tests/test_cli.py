@@ -58,7 +58,11 @@ def test_outside_a_checkout_the_error_says_where_to_run(tmp_path, capsys):
 def test_tasks_lists_parameters_per_profile(checkout, capsys):
     assert main(["--root", str(checkout), "tasks"]) == 0
     out = capsys.readouterr().out
-    assert "t1: T1: the cheater" in out and "quick:" in out and "full:" in out
+    assert "t1: T1: the cheater" in out
+    # Each parameter: the full profile's value, the others where they differ, its help.
+    assert "  n_samples = 100  (quick: 10; tune: 100)" not in out
+    assert "  n_samples = 100  (quick: 10)  # the fair sample" in out
+    assert '  device = "auto"  # "auto" (CUDA when available' in out
 
 
 def assert_rejected_before_any_work(checkout, capsys, assignment: str, message: str) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from lazy_artist.builder.build import build, select_tasks
 from lazy_artist.builder.changes import compare_summaries, load_summary
 from lazy_artist.builder.lock import build_lock, release_all
+from lazy_artist.builder.param_help import parameter_help
 from lazy_artist.builder.params import (
     BuildInputError,
     check_profile,
@@ -543,12 +544,25 @@ def _diff(project: Project, args: argparse.Namespace) -> int:
 
 
 def _tasks(project: Project, args: argparse.Namespace) -> int:
+    default = "full" if "full" in PROFILES else next(iter(PROFILES))
+    others = [profile for profile in PROFILES if profile != default]
+    print(f"name = value ({default} profile)  (other profiles where they differ)  # help")
     for task in project.graph:
         print(
             f"{task.name}: {task.title}  [{task.notebook}]  needs: {', '.join(task.depends) or 'nothing'}"
         )
-        for profile in PROFILES:
-            print(f"  {profile}: {json.dumps(resolve_params(task, profile))}")
+        helps = parameter_help(project.notebook(task.name))
+        values = {profile: resolve_params(task, profile) for profile in PROFILES}
+        for name, value in values[default].items():
+            differ = [
+                f"{profile}: {json.dumps(values[profile][name])}"
+                for profile in others
+                if values[profile][name] != value
+            ]
+            line = f"  {name} = {json.dumps(value)}"
+            line += f"  ({'; '.join(differ)})" if differ else ""
+            line += f"  # {helps[name]}" if name in helps else ""
+            print(line)
     return EXIT_OK
 
 
