@@ -23,7 +23,7 @@ from lazy_artist.attacks.min_epsilon import min_epsilon, pgd_attack
 from lazy_artist.attacks.pgd import PGDConfig
 from lazy_artist.data.canvas import PALETTE
 from lazy_artist.models import build_model
-from lazy_artist.training import load_checkpoint
+from lazy_artist.models.checkpoints import load_checkpoint
 
 TARGET = 3
 

@@ -8,14 +8,9 @@ import torch
 
 from lazy_artist.data.canvas import PALETTE
 from lazy_artist.models import build_model
+from lazy_artist.models.checkpoints import checkpoint_extra, load_checkpoint, save_checkpoint
 from lazy_artist.runtime import seed_everything
-from lazy_artist.training import (
-    checkpoint_extra,
-    load_checkpoint,
-    predict,
-    save_checkpoint,
-    train_classifier,
-)
+from lazy_artist.training import predict, train_classifier
 
 
 def _toy(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,26 +1,24 @@
-"""Training, prediction and checkpoints shared by every task that trains a classifier.
+"""Training a plain classifier (T7) and prediction, on the one training loop
+(:mod:`lazy_artist.loop`; T4's methods run it through :mod:`lazy_artist.methods.trainer`).
 
 Batches come from plain tensors indexed by ``torch.randperm`` (much faster than a DataLoader for
 in-memory arrays on CPU). The kept checkpoint is chosen on a validation split only: a name
-containing "hard" is refused, so the hard test set can never drive selection.
+containing "hard" is refused, so the hard test set can never drive selection. Checkpoints are
+saved and loaded beside the model registry (:mod:`lazy_artist.models.checkpoints`).
 """
 
 from __future__ import annotations
 
-import copy
 import os
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from lazy_artist.models import build_model
+from lazy_artist.loop import run_epochs
 from lazy_artist.precision import autocast, channels_last, channels_last_module, check_precision
 
 ArrayPair = tuple[Any, Any]  # (images, labels) as numpy arrays or tensors
@@ -48,25 +46,6 @@ def _as_tensors(pair: ArrayPair) -> tuple[torch.Tensor, torch.Tensor]:
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
     return images.float(), labels.long()
-
-
-def epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-    """One epoch's batches of indices: a seeded ``randperm`` cut into consecutive slices (views,
-    no copies); the last one may be short."""
-    return torch.randperm(n, generator=generator).split(batch_size)
-
-
-def progress_bar(batches: Any, desc: str, progress: bool) -> tqdm:
-    """The throttled per-epoch tqdm bar every training loop shows on stderr."""
-    return tqdm(
-        batches,
-        desc=desc,
-        file=sys.stderr,
-        ascii=True,
-        mininterval=1.0,
-        leave=True,
-        disable=not progress,
-    )
 
 
 @dataclass
@@ -128,54 +107,58 @@ def train_classifier(
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(int(seed))  # batch order depends only on the seed
-
-    history: list[dict[str, float]] = []
-    best_score, best_epoch, best_state = -1.0, 0, None
-    started = time.perf_counter()
     n = len(labels)
     n_batches = (n + batch_size - 1) // batch_size
     scheduler = None
     if schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs * n_batches)
+
+    def step(idx: torch.Tensor, epoch: int) -> dict[str, tuple[float, float]]:
+        x = images[idx].to(device, non_blocking=True)
+        y = labels[idx].to(device, non_blocking=True)
+        with autocast(device, precision):
+            logits = model(x)
+            loss = loss_fn(logits, y)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        if scheduler is not None:
+            scheduler.step()
+        correct = (logits.argmax(1) == y).sum().item()
+        return {"train_loss": (loss.item() * len(idx), len(idx)), "train_acc": (correct, len(idx))}
+
+    def evaluate(epoch: int, row: dict[str, Any]) -> bool:
+        for name, (x_eval, y_eval) in evals.items():
+            preds, _ = predict(model, x_eval, batch_size=max(batch_size, 1024), device=device)
+            row[f"acc_{name}"] = float((preds == y_eval.numpy()).mean())
+        return True
+
+    def report(row: dict[str, Any]) -> str:
+        return f"epoch {row['epoch']}: " + ", ".join(f"{k}={v:.4f}" for k, v in flat(row).items())
+
+    def flat(row: dict[str, Any]) -> dict[str, float]:
+        """The row as this trainer records it: train_loss, train_acc, acc_<set>."""
+        scores = {k: v for k, v in row.items() if k.startswith("acc_")}
+        return {**row["losses"], **scores}
+
+    started = time.perf_counter()
     with channels_last_module(model):
-        for epoch in range(1, epochs + 1):
-            model.train()
-            loss_sum, correct = 0.0, 0
-            bar = progress_bar(
-                epoch_batches(n, batch_size, generator), f"epoch {epoch}/{epochs}", progress
-            )
-            for idx in bar:
-                x, y = (
-                    images[idx].to(device, non_blocking=True),
-                    labels[idx].to(device, non_blocking=True),
-                )
-                with autocast(device, precision):
-                    logits = model(x)
-                    loss = loss_fn(logits, y)
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                optimiser.step()
-                if scheduler is not None:
-                    scheduler.step()
-                loss_sum += loss.item() * len(idx)
-                correct += (logits.argmax(1) == y).sum().item()
-            bar.close()
-            row: dict[str, float] = {
-                "epoch": epoch,
-                "train_loss": loss_sum / n,
-                "train_acc": correct / n,
-            }
-            for name, (x_eval, y_eval) in evals.items():
-                preds, _ = predict(model, x_eval, batch_size=max(batch_size, 1024), device=device)
-                row[f"acc_{name}"] = float((preds == y_eval.numpy()).mean())
-            history.append(row)
-            score = row[f"acc_{select_on}"]
-            if score > best_score:  # strict: the earliest epoch wins ties
-                best_score, best_epoch = score, epoch
-                best_state = copy.deepcopy(model.state_dict())
-            if progress:
-                summary = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "epoch")
-                print(f"epoch {epoch}: {summary}", file=sys.stderr, flush=True)
+        run = run_epochs(
+            model,
+            n,
+            batch_size,
+            epochs,
+            generator,
+            step,
+            evaluate,
+            {select_on: lambda row: row[f"acc_{select_on}"]},
+            model.train,
+            progress=progress,
+            report=report,
+        )
+    history = [{"epoch": row["epoch"], **flat(row)} for row in run.history]
+    best = run.kept[select_on]
+    best_score, best_epoch, best_state = best.score, best.epoch, best.state
 
     assert best_state is not None
     model.load_state_dict(best_state)
@@ -213,45 +196,3 @@ def predict(
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
     prob = torch.cat(probs).numpy().astype(np.float32)
     return prob.argmax(1).astype(np.int64), prob
-
-
-def save_checkpoint(
-    path: str | Path,
-    model_name: str,
-    model: nn.Module,
-    extra: dict[str, Any] | None = None,
-    model_kwargs: dict[str, Any] | None = None,
-) -> Path:
-    """Save weights with the registry name and constructor arguments (``model.config`` by default)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    kwargs = dict(model_kwargs if model_kwargs is not None else getattr(model, "config", {}))
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    payload = {
-        "model_name": model_name,
-        "model_kwargs": kwargs,
-        "state_dict": state,
-        "extra": extra or {},
-    }
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
-
-
-def _read_checkpoint(path: str | Path) -> dict[str, Any]:
-    # weights_only: a checkpoint is tensors and plain values, never arbitrary pickled objects.
-    return torch.load(Path(path), map_location="cpu", weights_only=True)
-
-
-def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> nn.Module:
-    """Rebuild the model through the registry and load its weights; returned in eval mode."""
-    payload = _read_checkpoint(path)
-    model = build_model(payload["model_name"], **payload["model_kwargs"])
-    model.load_state_dict(payload["state_dict"])
-    return model.to(torch.device(device)).eval()
-
-
-def checkpoint_extra(path: str | Path) -> dict[str, Any]:
-    """The ``extra`` dictionary stored with a checkpoint (selection rule, epoch, ...)."""
-    return dict(_read_checkpoint(path)["extra"])

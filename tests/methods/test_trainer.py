@@ -16,7 +16,7 @@ from lazy_artist.methods.trainer import (
     selection_score,
     train_algorithm,
 )
-from lazy_artist.training import load_checkpoint
+from lazy_artist.models.checkpoints import load_checkpoint
 from tests.methods.test_algorithms import TINY, tiny_canvas
 
 
@@ -154,7 +154,7 @@ def test_method_checkpoint_round_trip(canvas, tmp_path, name):
 
 
 def test_loading_a_plain_checkpoint_is_refused(tmp_path):
-    from lazy_artist.training import save_checkpoint
+    from lazy_artist.models.checkpoints import save_checkpoint
 
     algorithm = build_algorithm("erm", backbone_kwargs=TINY)
     path = save_checkpoint(tmp_path / "plain.pt", "cheater_cnn", algorithm.network)

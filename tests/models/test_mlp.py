@@ -6,7 +6,7 @@ import torch
 
 from lazy_artist.data.scramble import pixel_permutation, scramble
 from lazy_artist.models import build_model, known_models
-from lazy_artist.training import load_checkpoint, save_checkpoint
+from lazy_artist.models.checkpoints import load_checkpoint, save_checkpoint
 
 
 def test_registered_and_shapes():

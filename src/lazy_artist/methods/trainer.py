@@ -8,11 +8,9 @@ accuracy is *recorded* for learning curves and never read by the selection rule.
 
 from __future__ import annotations
 
-import copy
 import math
-import sys
 import time
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,11 @@ import torch
 from torch import nn
 
 from lazy_artist.data.canvas import BG_RANGE, Canvas, CanvasSplit
+from lazy_artist.loop import run_epochs
 from lazy_artist.methods.algorithms import INPUT_KINDS, Algorithm, Batch, get_algorithm_class
 from lazy_artist.methods.selection import RULES
 from lazy_artist.metrics import accuracy
+from lazy_artist.models.checkpoints import checkpoint_extra, load_checkpoint, save_checkpoint
 from lazy_artist.precision import (
     TRAINING_PRECISION,
     autocast,
@@ -32,19 +32,12 @@ from lazy_artist.precision import (
     channels_last_module,
     check_precision,
 )
-from lazy_artist.training import (
-    checkpoint_extra,
-    configure_threads,
-    epoch_batches,
-    load_checkpoint,
-    predict,
-    progress_bar,
-    save_checkpoint,
-)
+from lazy_artist.training import configure_threads, predict
 
 EVAL_SPLITS = ("val", "conflict_val", "hard_test")
 SELECTION_SPLITS = ("val", "conflict_val")  # validation data only: never a test split
 DEFAULT_SELECTION = "val+conflict_val"
+SELECTED = "selected"  # run_epochs' name for the rule this call selects on (not one of RULES)
 
 
 @dataclass
@@ -162,63 +155,63 @@ def train_algorithm(
     n_batches = math.ceil(n / batch_size)
     algorithm.prepare(total_steps=epochs * n_batches, n_train=n)
 
-    history: list[dict[str, Any]] = []
-    best_score, best_epoch, best_state, train_seconds = -math.inf, 0, None, 0.0
-    # Every rule of selection.RULES keeps its own best epoch of this same run.
-    rule_best: dict[str, tuple[float, int, dict[str, torch.Tensor]]] = {}
+    def step(idx: torch.Tensor, epoch: int) -> dict[str, tuple[float, float]]:
+        idx = idx.to(device, non_blocking=True)
+        batch = Batch(
+            generator=aug_generator,
+            index=idx if with_index else None,
+            **{name: tensor[idx] for name, tensor in data.items()},
+        )
+        with autocast(device, precision):
+            losses = algorithm.update(batch, epoch)
+        algorithm.step_schedules()
+        return {key: (value, 1) for key, value in losses.items()}  # the mean over batches
+
+    def evaluate_epoch(epoch: int, row: dict[str, Any]) -> bool:
+        if not (eval_every_epoch or epoch == epochs):
+            return False
+        eval_start = time.perf_counter()
+        for name in EVAL_SPLITS:
+            row[f"acc_{name}"] = evaluate(algorithm, canvas[name], device=device)
+        row["eval_seconds"] = time.perf_counter() - eval_start
+        return True
+
+    def report(row: dict[str, Any]) -> str:
+        accs = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k.startswith("acc_"))
+        losses_text = ", ".join(f"{k}={v:.4f}" for k, v in row["losses"].items())
+        return f"{algorithm.name} epoch {row['epoch']}: {losses_text}; {accs}"
+
+    def scored(rule_splits: tuple[str, ...]) -> Callable[[dict[str, Any]], float]:
+        return lambda row: selection_score(row, rule_splits) if eval_every_epoch else 0.0
+
+    # The rule this call selects on, and every rule of selection.RULES, each keeping its own
+    # best epoch of this same run.
+    rules = {SELECTED: scored(splits), **{rule: scored(rs) for rule, rs in RULES.items()}}
     started = time.perf_counter()
     # Channels-last weights for the loop only: the selected state is stored in that layout and
     # loaded back below, after the network has returned to the default layout.
     with channels_last_module(algorithm):
-        for epoch in range(1, epochs + 1):
-            algorithm.train()
-            epoch_start = time.perf_counter()
-            sums: dict[str, float] = defaultdict(float)
-            counts: dict[str, int] = defaultdict(int)
-            batches = epoch_batches(n, batch_size, order_generator)
-            for idx in progress_bar(batches, f"{algorithm.name} epoch {epoch}/{epochs}", progress):
-                idx = idx.to(device, non_blocking=True)
-                batch = Batch(
-                    generator=aug_generator,
-                    index=idx if with_index else None,
-                    **{name: tensor[idx] for name, tensor in data.items()},
-                )
-                with autocast(device, precision):
-                    losses = algorithm.update(batch, epoch)
-                for key, value in losses.items():
-                    sums[key] += value
-                    counts[key] += 1
-                algorithm.step_schedules()
-            seconds = time.perf_counter() - epoch_start
-            train_seconds += seconds
-            row: dict[str, Any] = {
-                "epoch": epoch,
-                "losses": {key: sums[key] / counts[key] for key in sums},
-                "seconds": seconds,
-            }
-            if eval_every_epoch or epoch == epochs:
-                eval_start = time.perf_counter()
-                for name in EVAL_SPLITS:
-                    row[f"acc_{name}"] = evaluate(algorithm, canvas[name], device=device)
-                row["eval_seconds"] = time.perf_counter() - eval_start
-                score = selection_score(row, splits) if eval_every_epoch else 0.0
-                if score > best_score:  # strict: the earliest epoch wins ties
-                    best_score, best_epoch = score, epoch
-                    best_state = copy.deepcopy(algorithm.network.state_dict())
-                for rule, rule_splits in RULES.items():
-                    rule_score = selection_score(row, rule_splits) if eval_every_epoch else 0.0
-                    if rule not in rule_best or rule_score > rule_best[rule][0]:
-                        state = copy.deepcopy(algorithm.network.state_dict())
-                        rule_best[rule] = (rule_score, epoch, state)
-            history.append(row)
-            if progress:
-                accs = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if k.startswith("acc_"))
-                losses_text = ", ".join(f"{k}={v:.4f}" for k, v in row["losses"].items())
-                print(
-                    f"{algorithm.name} epoch {epoch}: {losses_text}; {accs}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+        run = run_epochs(
+            algorithm.network,
+            n,
+            batch_size,
+            epochs,
+            order_generator,
+            step,
+            evaluate_epoch,
+            rules,
+            algorithm.train,
+            name=algorithm.name,
+            progress=progress,
+            report=report,
+        )
+    history, train_seconds = run.history, run.train_seconds
+    best_score, best_epoch, best_state = (
+        run.kept[SELECTED].score,
+        run.kept[SELECTED].epoch,
+        run.kept[SELECTED].state,
+    )
+    rule_best = {rule: (k.score, k.epoch, k.state) for rule, k in run.kept.items() if rule in RULES}
 
     assert best_state is not None
     algorithm.network.load_state_dict(best_state)
@@ -265,7 +258,7 @@ def save_method_checkpoint(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Save ``algorithm.network`` as a registry checkpoint (also readable by
-    :func:`lazy_artist.training.load_checkpoint`) with the method, its input kind and hparams."""
+    :func:`lazy_artist.models.checkpoints.load_checkpoint`) with the method, its input kind and hparams."""
     get_algorithm_class(method)  # an unknown name fails now, not when a later task loads it
     meta = {
         "method": method,

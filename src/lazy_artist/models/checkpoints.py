@@ -1,0 +1,56 @@
+"""Checkpoints beside the model registry: the weights with the registry name and constructor
+arguments, so any task rebuilds a model through :func:`~lazy_artist.models.build_model`
+without importing its class.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lazy_artist.models import build_model
+
+
+def save_checkpoint(
+    path: str | Path,
+    model_name: str,
+    model: nn.Module,
+    extra: dict[str, Any] | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+) -> Path:
+    """Save weights with the registry name and constructor arguments (``model.config`` by default)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kwargs = dict(model_kwargs if model_kwargs is not None else getattr(model, "config", {}))
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {
+        "model_name": model_name,
+        "model_kwargs": kwargs,
+        "state_dict": state,
+        "extra": extra or {},
+    }
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+def _read_checkpoint(path: str | Path) -> dict[str, Any]:
+    # weights_only: a checkpoint is tensors and plain values, never arbitrary pickled objects.
+    return torch.load(Path(path), map_location="cpu", weights_only=True)
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> nn.Module:
+    """Rebuild the model through the registry and load its weights; returned in eval mode."""
+    payload = _read_checkpoint(path)
+    model = build_model(payload["model_name"], **payload["model_kwargs"])
+    model.load_state_dict(payload["state_dict"])
+    return model.to(torch.device(device)).eval()
+
+
+def checkpoint_extra(path: str | Path) -> dict[str, Any]:
+    """The ``extra`` dictionary stored with a checkpoint (selection rule, epoch, ...)."""
+    return dict(_read_checkpoint(path)["extra"])
