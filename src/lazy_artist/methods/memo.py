@@ -104,6 +104,42 @@ def canvas_digest(canvas: Canvas) -> str:
 RETRAIN_ALL = "all"
 
 
+def key_payload(
+    algorithm: Algorithm,
+    *,
+    epochs: int,
+    seed: int,
+    device: torch.device | str,
+    precision: str,
+    canvas: str,
+    code: str,
+    method_code: str,
+) -> dict[str, Any]:
+    """What a run's memo key is made of: the run's settings and the digests of its canvas,
+    the shared training code and its method's code (the one payload :meth:`RunMemo.key` and
+    the status sidecars of :mod:`lazy_artist.methods.run_parts` both hash)."""
+    return {
+        "method": algorithm.name,
+        "hparams": algorithm.hparams,
+        "backbone": algorithm.backbone,
+        "backbone_kwargs": algorithm.backbone_kwargs,
+        "epochs": int(epochs),
+        "seed": int(seed),
+        "canvas": canvas,
+        "code": code,
+        "method_code": method_code,
+        "torch": torch.__version__,
+        "device_type": torch.device(device).type,
+        "precision": precision,
+    }
+
+
+def payload_key(payload: Mapping[str, Any]) -> str:
+    """The memo key of a :func:`key_payload`: sha256 of its canonical JSON."""
+    canonical = json.dumps(dict(payload), sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class RunMemo:
     """Stored runs under ``directory``; ``RunMemo(None)`` stores and finds nothing.
 
@@ -144,22 +180,17 @@ class RunMemo:
         cls = type(algorithm)
         if cls not in self._method_code:
             self._method_code[cls] = method_code_digest(cls, self._graph)
-        payload = {
-            "method": algorithm.name,
-            "hparams": algorithm.hparams,
-            "backbone": algorithm.backbone,
-            "backbone_kwargs": algorithm.backbone_kwargs,
-            "epochs": int(epochs),
-            "seed": int(seed),
-            "canvas": self._canvas_digest(canvas),
-            "code": self._code,
-            "method_code": self._method_code[cls],
-            "torch": torch.__version__,
-            "device_type": torch.device(device).type,
-            "precision": precision,
-        }
-        canonical = json.dumps(payload, sort_keys=True, default=str)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        payload = key_payload(
+            algorithm,
+            epochs=epochs,
+            seed=seed,
+            device=device,
+            precision=precision,
+            canvas=self._canvas_digest(canvas),
+            code=self._code,
+            method_code=self._method_code[cls],
+        )
+        return payload_key(payload)
 
     def _canvas_digest(self, canvas: Canvas) -> str:
         # Hashing a full canvas takes a second or two; the same object is hashed once.

@@ -16,7 +16,6 @@ so a sidecar can never describe another key (tests compare both with ``RunMemo.k
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Mapping
@@ -34,7 +33,9 @@ from lazy_artist.methods.memo import (
     RESULT_FILE,
     RunMemo,
     canvas_digest,
+    key_payload,
     method_code_digest,
+    payload_key,
     training_code,
     training_code_digest,
 )
@@ -71,20 +72,17 @@ class KeyParts:
         cls = type(algorithm)
         if cls not in self._method_code:
             self._method_code[cls] = method_code_digest(cls, self._graph)
-        return {
-            "method": algorithm.name,
-            "hparams": algorithm.hparams,
-            "backbone": algorithm.backbone,
-            "backbone_kwargs": algorithm.backbone_kwargs,
-            "epochs": int(epochs),
-            "seed": int(seed),
-            "canvas": canvas_digest or self.canvas(canvas),
-            "code": self._code,
-            "method_code": self._method_code[cls],
-            "torch": torch.__version__,
-            "device_type": torch.device(device).type,
-            "precision": precision,
-        }
+        assert self._code is not None
+        return key_payload(
+            algorithm,
+            epochs=epochs,
+            seed=seed,
+            device=device,
+            precision=precision,
+            canvas=canvas_digest or self.canvas(canvas),
+            code=self._code,
+            method_code=self._method_code[cls],
+        )
 
     def canvas(self, canvas: Canvas | None) -> str:
         if canvas is None:
@@ -97,9 +95,8 @@ class KeyParts:
 
 
 def parts_key(parts: Mapping[str, Any]) -> str:
-    """The memo key of ``parts`` (``RunMemo.key``'s canonical JSON and sha256)."""
-    canonical = json.dumps(dict(parts), sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The memo key of ``parts`` (:func:`~lazy_artist.methods.memo.payload_key`)."""
+    return payload_key(parts)
 
 
 def plain(parts: Mapping[str, Any]) -> dict[str, Any]:
