@@ -185,7 +185,7 @@ def project_linf(x_adv: torch.Tensor, x_clean: torch.Tensor, epsilon: torch.Tens
 
 
 @contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
+def eval_mode(model: nn.Module) -> Iterator[None]:
     was_training = model.training
     model.eval()
     try:
@@ -218,7 +218,7 @@ def judge(
     return score, success, prediction
 
 
-def _per_sample(value: float | torch.Tensor, n: int, device: torch.device) -> torch.Tensor:
+def per_sample_epsilon(value: float | torch.Tensor, n: int, device: torch.device) -> torch.Tensor:
     tensor = torch.as_tensor(value, dtype=torch.float32, device=device).reshape(-1)
     if len(tensor) == 1:
         return tensor.expand(n).clone()
@@ -259,11 +259,11 @@ def pgd(
     labels = torch.as_tensor(labels, device=device).long().reshape(-1)
     if len(labels) != n:
         raise ValueError(f"{n} images but {len(labels)} labels")
-    eps = _per_sample(epsilon, n, device)
+    eps = per_sample_epsilon(epsilon, n, device)
     targeted = target is not None
-    with _eval_mode(model):
+    with eval_mode(model):
         if n == 0:
-            return _empty_result(x_clean, eps)
+            return empty_result(x_clean, eps)
         with torch.no_grad():
             num_classes = model(x_clean[:1]).shape[1]
         validate_pgd(epsilon, config, target, num_classes)
@@ -272,28 +272,46 @@ def pgd(
             if targeted
             else labels
         )
-        parts = [
-            _attack_batch(
-                model,
-                x_clean[start : start + config.batch_size],
-                classes[start : start + config.batch_size],
-                eps[start : start + config.batch_size],
-                config,
-                targeted,
-                generator,
-                on_step,
-                on_gradient,
-                offset=start,
-            )
-            for start in range(0, n, config.batch_size)
-        ]
-    return AttackResult(*(torch.cat([getattr(p, f) for p in parts]).contiguous() for f in _FIELDS))
+        return in_batches(
+            lambda x, c, e, start: _attack_batch(
+                model, x, c, e, config, targeted, generator, on_step, on_gradient, offset=start
+            ),
+            x_clean,
+            classes,
+            eps,
+            config.batch_size,
+        )
 
 
-_FIELDS = ("adversarial", "success", "score", "prediction", "steps", "epsilon")
+RESULT_FIELDS = ("adversarial", "success", "score", "prediction", "steps", "epsilon")
 
 
-def _empty_result(x_clean: torch.Tensor, eps: torch.Tensor) -> AttackResult:
+def in_batches(
+    attack_batch: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], AttackResult],
+    x_clean: torch.Tensor,
+    classes: torch.Tensor,
+    eps: torch.Tensor,
+    batch_size: int,
+) -> AttackResult:
+    """``attack_batch(images, classes, epsilons, offset)`` over consecutive batches of
+    ``batch_size`` samples, joined into one result (every attack's batching)."""
+    parts = [
+        attack_batch(
+            x_clean[start : start + batch_size],
+            classes[start : start + batch_size],
+            eps[start : start + batch_size],
+            start,
+        )
+        for start in range(0, len(x_clean), batch_size)
+    ]
+    if not parts:
+        return empty_result(x_clean, eps)
+    return AttackResult(
+        *(torch.cat([getattr(p, f) for p in parts]).contiguous() for f in RESULT_FIELDS)
+    )
+
+
+def empty_result(x_clean: torch.Tensor, eps: torch.Tensor) -> AttackResult:
     empty = torch.zeros(0, dtype=torch.long, device=x_clean.device)
     return AttackResult(
         x_clean.clone(), empty.bool(), empty.float(), empty, empty.clone(), eps.clone()

@@ -29,7 +29,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lazy_artist.attacks.pgd import OBJECTIVES, AttackResult, check_epsilons, judge
+from lazy_artist.attacks.pgd import (
+    OBJECTIVES,
+    AttackResult,
+    check_epsilons,
+    eval_mode,
+    in_batches,
+    judge,
+    per_sample_epsilon,
+)
 
 # Fractions (of 10 000 queries, the paper's budget) after which p halves once more.
 P_HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
@@ -95,34 +103,17 @@ def square_attack(
     labels = torch.as_tensor(labels, device=device).long().reshape(-1)
     if len(labels) != n:
         raise ValueError(f"{n} images but {len(labels)} labels")
-    eps = torch.as_tensor(epsilon, dtype=torch.float32, device=device).reshape(-1)
-    eps = eps.expand(n).clone() if len(eps) == 1 else eps.clone()
-    if len(eps) != n:
-        raise ValueError(f"need one epsilon or one per sample ({n}), got {len(eps)}")
+    eps = per_sample_epsilon(epsilon, n, device)
     targeted = target is not None
     classes = torch.full_like(labels, int(target)) if targeted else labels
-    was_training = model.training
-    model.eval()
-    try:
-        parts = [
-            _attack_batch(
-                model,
-                x_clean[start : start + config.batch_size],
-                classes[start : start + config.batch_size],
-                eps[start : start + config.batch_size],
-                config,
-                targeted,
-                generator,
-            )
-            for start in range(0, n, config.batch_size)
-        ]
-    finally:
-        model.train(was_training)
-    if not parts:
-        empty = torch.zeros(0, dtype=torch.long, device=device)
-        return AttackResult(x_clean.clone(), empty.bool(), empty.float(), empty, empty, eps)
-    fields = ("adversarial", "success", "score", "prediction", "steps", "epsilon")
-    return AttackResult(*(torch.cat([getattr(p, f) for p in parts]) for f in fields))
+    with eval_mode(model):
+        return in_batches(
+            lambda x, c, e, _: _attack_batch(model, x, c, e, config, targeted, generator),
+            x_clean,
+            classes,
+            eps,
+            config.batch_size,
+        )
 
 
 def _random_signs(shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
