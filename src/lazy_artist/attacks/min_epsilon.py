@@ -120,18 +120,10 @@ def min_epsilon(
         for i in np.flatnonzero(np.isfinite(epsilon)):
             grid_success[i, grid_values > epsilon[i]] = True
 
-    for _ in range(bisection_steps):
-        todo = np.flatnonzero(np.isfinite(epsilon))
-        if len(todo) == 0:
-            break
-        middle = (lower[todo] + epsilon[todo]) / 2.0
-        result = _run(attack, images, labels, todo, middle)
-        attacks, steps = attacks + len(todo), steps + int(result.steps.sum())
-        ok = result.success.cpu().numpy()
-        epsilon[todo[ok]] = middle[ok]
-        score[todo[ok]] = result.score.cpu().numpy()[ok]
-        adversarial[_on(todo[ok], images)] = result.adversarial[_on(ok, images)]
-        lower[todo[~ok]] = middle[~ok]
+    more_attacks, more_steps = _bisect(
+        attack, images, labels, bisection_steps, epsilon, lower, score, adversarial
+    )
+    attacks, steps = attacks + more_attacks, steps + more_steps
     return MinEpsilonResult(
         epsilon=epsilon,
         lower=lower,
@@ -177,18 +169,10 @@ def min_epsilon_below(
     score[:] = result.score.cpu().numpy()
     epsilon[ok] = ceiling[ok]
     adversarial[_on(everyone[ok], images)] = result.adversarial[_on(ok, images)]
-    for _ in range(bisection_steps):
-        todo = np.flatnonzero(np.isfinite(epsilon))
-        if len(todo) == 0:
-            break
-        middle = (lower[todo] + epsilon[todo]) / 2.0
-        result = _run(attack, images, labels, todo, middle)
-        attacks, steps = attacks + len(todo), steps + int(result.steps.sum())
-        ok = result.success.cpu().numpy()
-        epsilon[todo[ok]] = middle[ok]
-        score[todo[ok]] = result.score.cpu().numpy()[ok]
-        adversarial[_on(todo[ok], images)] = result.adversarial[_on(ok, images)]
-        lower[todo[~ok]] = middle[~ok]
+    more_attacks, more_steps = _bisect(
+        attack, images, labels, bisection_steps, epsilon, lower, score, adversarial
+    )
+    attacks, steps = attacks + more_attacks, steps + more_steps
     return MinEpsilonResult(
         epsilon=epsilon,
         lower=lower,
@@ -200,6 +184,34 @@ def min_epsilon_below(
         sample_attacks=attacks,
         gradient_steps=steps,
     )
+
+
+def _bisect(
+    attack: AttackFn,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    rounds: int,
+    epsilon: np.ndarray,
+    lower: np.ndarray,
+    score: np.ndarray,
+    adversarial: torch.Tensor,
+) -> tuple[int, int]:
+    """``rounds`` of bisection between ``lower`` (failed) and ``epsilon`` (succeeded) for every
+    sample with a finite ``epsilon``, updating the arrays in place; (attacks, steps) spent."""
+    attacks = steps = 0
+    for _ in range(rounds):
+        todo = np.flatnonzero(np.isfinite(epsilon))
+        if len(todo) == 0:
+            break
+        middle = (lower[todo] + epsilon[todo]) / 2.0
+        result = _run(attack, images, labels, todo, middle)
+        attacks, steps = attacks + len(todo), steps + int(result.steps.sum())
+        ok = result.success.cpu().numpy()
+        epsilon[todo[ok]] = middle[ok]
+        score[todo[ok]] = result.score.cpu().numpy()[ok]
+        adversarial[_on(todo[ok], images)] = result.adversarial[_on(ok, images)]
+        lower[todo[~ok]] = middle[~ok]
+    return attacks, steps
 
 
 def _on(index: np.ndarray, like: torch.Tensor) -> torch.Tensor:
