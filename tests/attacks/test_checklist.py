@@ -202,6 +202,33 @@ class RoundedInput(nn.Module):
         return self.linear(torch.round(x * 8.0) / 8.0)
 
 
+def test_square_never_spends_a_query_on_an_unchanged_image():
+    """With a flat objective no proposal is ever kept, so every query after the first two
+    (the initial stripes and the clean image) must differ from the current image: a window
+    whose new signs change nothing is redrawn, as in the reference implementation."""
+
+    class Flat(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[torch.Tensor] = []
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.seen.append(x.clone())
+            return torch.zeros(len(x), 10)
+
+    model = Flat()
+    images = torch.full((3, 3, 6, 6), 0.5)
+    config = SquareConfig(queries=200, p_init=0.05)  # one-pixel windows: repeats are likely
+    result = square_attack(
+        model, images, torch.zeros(3, dtype=torch.long), 0.1, config, target=TARGET,
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    initial = model.seen[0]
+    assert not result.success.any()
+    for queried in model.seen[2:]:
+        assert (queried != initial).flatten(1).any(1).all()
+
+
 def test_masked_gradients_fool_pgd_but_not_square_and_both_flags_trigger(
     linear_model, linear_images
 ):

@@ -43,6 +43,9 @@ from lazy_artist.attacks.pgd import (
 P_HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 
 
+MAX_RESAMPLES = 16  # redraws of a window's signs that changed nothing (2^C patterns)
+
+
 @dataclass(frozen=True)
 class SquareConfig:
     queries: int = 1000  # queries per sample after the initial one
@@ -173,6 +176,18 @@ def _attack_batch(
         signs = _random_signs((m, channels, 1, 1), generator).to(device)
         proposal = torch.where(inside, signs * eps[active].reshape(view), delta[active])
         x_new = (x_clean[active] + proposal).clamp(0.0, 1.0)
+        # As the reference implementation does: a window the new signs leave unchanged would
+        # spend a query on the current image, so its signs are drawn again.
+        for _ in range(MAX_RESAMPLES):
+            same = (x_new == x_best[active]).flatten(1).all(1)
+            if not same.any():
+                break
+            again = _random_signs((int(same.sum()), channels, 1, 1), generator).to(device)
+            redrawn = torch.where(
+                inside[same], again * eps[active][same].reshape(view), delta[active][same]
+            )
+            proposal[same] = redrawn
+            x_new[same] = (x_clean[active][same] + redrawn).clamp(0.0, 1.0)
         logits = model(x_new)
         value = objective(logits, classes[active], targeted)
         queries[active] += 1
