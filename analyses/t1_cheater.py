@@ -38,6 +38,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from lazy_artist.data.canvas import COLOUR_NAMES, load_canvas
+from lazy_artist.methods.figures import method_learning_curves
 from lazy_artist.methods.selection import RULE_LABELS
 from lazy_artist.metrics import (
     accuracy,
@@ -46,12 +47,7 @@ from lazy_artist.metrics import (
     confusion_matrix,
     digit_colour_accuracy_grid,
 )
-from lazy_artist.plots import (
-    accuracy_grid,
-    colour_probe_heatmap,
-    confusion_matrices,
-    method_learning_curves,
-)
+from lazy_artist.plots import accuracy_grid, colour_probe_heatmap, confusion_matrices
 from lazy_artist.results import Recorder, artefact
 from lazy_artist.runtime import resolve_device, seed_everything
 from lazy_artist.training import predict

@@ -53,7 +53,11 @@ from lazy_artist.data.mnist import load_mnist
 from lazy_artist.methods.algorithms import GROUPS
 from lazy_artist.methods.artefacts import MethodIndex
 from lazy_artist.methods.design import DECISIONS
-from lazy_artist.methods.figures import bias_sweep_intervals, per_colour_table
+from lazy_artist.methods.figures import (
+    bias_sweep_intervals,
+    method_learning_curves,
+    per_colour_table,
+)
 from lazy_artist.methods.findings import (
     best_reads_shape,
     erm_against_winner,
@@ -93,7 +97,6 @@ from lazy_artist.methods.tuning import (
     tuning_record,
     tuning_rows,
 )
-from lazy_artist.plots import method_learning_curves
 from lazy_artist.results import Recorder, artefact
 from lazy_artist.runtime import resolve_device, seed_everything
 from lazy_artist.zoo import DEFAULT_BACKBONE

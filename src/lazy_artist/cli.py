@@ -37,8 +37,8 @@ from lazy_artist.builder.references import check_reference_file
 from lazy_artist.builder.render import RenderError
 from lazy_artist.builder.store import BuildStore, StoredRecordError
 from lazy_artist.builder.tasks import PROFILES, TaskGraph
-from lazy_artist.data.provision import needed_datasets, provision
 from lazy_artist.study import STUDY_TASKS
+from lazy_artist.study.provision import needed_datasets, provision
 
 EXIT_OK, EXIT_TASK_FAILED, EXIT_BAD_INPUT, EXIT_RENDER_FAILED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C

@@ -15,7 +15,8 @@ from lazy_artist.attacks.plots import (
     paired_min_epsilon,
     perturbation_pictures,
 )
-from lazy_artist.plots import model_colour, plt  # headless (Agg) on import
+from lazy_artist.methods.figures import model_colour
+from lazy_artist.plots import plt  # headless (Agg) on import
 
 GRID = [0.05, 0.1, 0.5, 1.0]
 UNTARGETED = [0.0, 0.1, 0.5]

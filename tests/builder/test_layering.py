@@ -4,6 +4,8 @@ the science (at module level or inside a function)."""
 from __future__ import annotations
 
 import ast
+import importlib.util
+import sys
 from pathlib import Path
 
 import lazy_artist.builder
@@ -45,3 +47,20 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path):
         "lazy_artist.methods.run_plan",
         "lazy_artist.methods.run_plan.explain_t4",
     ]
+
+
+def test_the_parts_of_the_package_import_each_other_without_cycles():
+    """benchmarks/import_graph.py's layering of src/lazy_artist: every part sits above all it
+    imports, the builder below the science and the study at the top (below the CLI)."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "import_graph.py"
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec = importlib.util.spec_from_file_location("import_graph", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    layers, in_cycles = module.layers(module.part_graph())
+    assert in_cycles == []
+    level = {part: k for k, parts in enumerate(layers) for part in parts}
+    assert level["builder"] < level["methods"] < level["study"] < level["cli"]

@@ -1,7 +1,7 @@
 """Figures of the adversarial-robustness task (T5), sized for a PDF page like every figure.
 
 Each function shows only the numbers and images it is given; every per-model line or bar takes
-its method's colour (:func:`method_colour`, i.e. :func:`lazy_artist.plots.model_colour` of the
+its method's colour (:func:`method_colour`, i.e. :func:`lazy_artist.methods.figures.model_colour` of the
 method), so a method has one colour throughout the report and matched panels of different
 backbones read alike.
 """
@@ -21,7 +21,8 @@ from matplotlib.ticker import (
     PercentFormatter,
 )
 
-from lazy_artist.plots import PAGE_WIDTH_IN, model_colour, plt
+from lazy_artist.methods.figures import model_colour
+from lazy_artist.plots import PAGE_WIDTH_IN, plt
 
 _NAME_END = re.compile(r"[@#: ]")
 

@@ -8,7 +8,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from lazy_artist.plots import PAGE_WIDTH_IN, model_colour, plt
+from lazy_artist.methods.figures import model_colour
+from lazy_artist.plots import PAGE_WIDTH_IN, plt
 
 VARIANT_STYLE = {"clean": "-", "scrambled": "--"}
 

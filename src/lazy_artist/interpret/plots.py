@@ -1,6 +1,6 @@
 """Figures of T2 (prototypes, exemplars, selectivity) and T3 (saliency grids, attention ratios),
 drawn at the width of a PDF page like ``lazy_artist.plots``; per-model colours come from
-``lazy_artist.plots.model_colour`` so a model looks the same in every figure."""
+``lazy_artist.methods.figures.model_colour`` so a model looks the same in every figure."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
 from lazy_artist.data.canvas import COLOUR_NAMES
-from lazy_artist.plots import PAGE_WIDTH_IN, model_colour, plt
+from lazy_artist.methods.figures import model_colour
+from lazy_artist.plots import PAGE_WIDTH_IN, plt
 
 SMALL_FONT = 7.5  # captions under thumbnails
 HEATMAP = "jet"

@@ -10,7 +10,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from lazy_artist.plots import PAGE_WIDTH_IN, model_colour
+from lazy_artist.methods.algorithms import ALGORITHMS
+from lazy_artist.plots import PAGE_WIDTH_IN
 
 
 def bias_sweep_intervals(sweep: Mapping[str, Any]) -> Figure:
@@ -74,3 +75,39 @@ def per_colour_table(per_colour: Mapping[str, Sequence[Mapping[str, Any]]]) -> l
         [row["colour"], row["images"], *(interval_text(rows[i]) for rows in per_colour.values())]
         for i, row in enumerate(first)
     ]
+
+
+# One colour per model, the same in every figure: by registry order, so it never depends on
+# which methods a run happened to include.
+_MODEL_PALETTE = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("Dark2").colors)
+
+
+def model_colour(name: str) -> tuple[float, float, float]:
+    order = list(ALGORITHMS)
+    position = order.index(name) if name in order else len(order) + sum(map(ord, name))
+    return _MODEL_PALETTE[position % len(_MODEL_PALETTE)]
+
+
+def method_learning_curves(histories: dict[str, list[list[dict[str, float]]]]) -> Figure:
+    """Mean over seeds of conflict-validation (left) and hard-test (right) accuracy per epoch."""
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 3.4), sharey=True)
+    for ax, key, title in zip(
+        axes,
+        ("acc_conflict_val", "acc_hard_test"),
+        ("conflict validation (selection)", "hard test (reported only)"),
+        strict=True,
+    ):
+        for name, runs in histories.items():
+            epochs = [row["epoch"] for row in runs[0]]
+            mean = np.mean([[row[key] for row in run] for run in runs], axis=0)
+            ax.plot(epochs, mean, marker="o", markersize=3, color=model_colour(name), label=name)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_xticks(epochs)
+        ax.set_ylim(-0.02, 1.02)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy")
+    axes[1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig

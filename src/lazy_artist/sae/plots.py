@@ -17,7 +17,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
 from lazy_artist.data.canvas import COLOUR_NAMES
-from lazy_artist.plots import PAGE_WIDTH_IN, model_colour
+from lazy_artist.methods.figures import model_colour
+from lazy_artist.plots import PAGE_WIDTH_IN
 from lazy_artist.sae.compare import MeasureComparison
 from lazy_artist.sae.interventions import top_activating
 from lazy_artist.sae.study import ModelAnalysis

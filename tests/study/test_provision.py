@@ -11,9 +11,10 @@ import pytest
 
 from lazy_artist.builder.build import select_tasks
 from lazy_artist.cli import EXIT_BAD_INPUT, main
-from lazy_artist.data import provision as provision_module
 from lazy_artist.data.fashion import IDX_FILES, TORCHVISION_FOLDER
-from lazy_artist.data.provision import (
+from lazy_artist.study import STUDY_TASKS
+from lazy_artist.study import provision as provision_module
+from lazy_artist.study.provision import (
     MNIST_SOURCE,
     DataSource,
     ProvisionError,
@@ -22,7 +23,6 @@ from lazy_artist.data.provision import (
     needed_datasets,
     provision,
 )
-from lazy_artist.study import STUDY_TASKS
 
 REPO = Path(__file__).resolve().parents[2]
 NEEDS = {"fashion_mnist": ["t7"]}
