@@ -158,17 +158,15 @@ def train_classifier(
         )
     history = [{"epoch": row["epoch"], **flat(row)} for row in run.history]
     best = run.kept[select_on]
-    best_score, best_epoch, best_state = best.score, best.epoch, best.state
 
-    assert best_state is not None
-    model.load_state_dict(best_state)
+    model.load_state_dict(best.state)
     model.eval()
     return TrainResult(
         model=model,
         history=history,
-        selected_epoch=best_epoch,
+        selected_epoch=best.epoch,
         selection_rule=selection_rule_text(select_on),
-        selected_score=best_score,
+        selected_score=best.score,
         seconds=time.perf_counter() - started,
     )
 

@@ -3,7 +3,6 @@ the science (at module level or inside a function)."""
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import sys
 from pathlib import Path
@@ -13,21 +12,26 @@ import lazy_artist.builder
 SCIENCE = ("attacks", "interpret", "sae", "methods", "inductive", "zoo", "models", "study")
 
 
-def imported_modules(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+def _import_graph():
+    """benchmarks/import_graph.py, the one reader of the package's imports."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "import_graph.py"
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec = importlib.util.spec_from_file_location("import_graph", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
+
+
+IMPORT_GRAPH = _import_graph()
 
 
 def science_imports(path: Path) -> list[str]:
     return sorted(
         name
-        for name in imported_modules(path)
+        for name in IMPORT_GRAPH.imports_of(path)
         if name.split(".")[:2] in (["lazy_artist", part] for part in SCIENCE)
     )
 
@@ -52,15 +56,7 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path):
 def test_the_parts_of_the_package_import_each_other_without_cycles():
     """benchmarks/import_graph.py's layering of src/lazy_artist: every part sits above all it
     imports, the builder below the science and the study at the top (below the CLI)."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "import_graph.py"
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("import_graph", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(path.parent))
-    layers, in_cycles = module.layers(module.part_graph())
+    layers, in_cycles = IMPORT_GRAPH.layers(IMPORT_GRAPH.part_graph())
     assert in_cycles == []
     level = {part: k for k, parts in enumerate(layers) for part in parts}
     assert level["builder"] < level["methods"] < level["study"] < level["cli"]

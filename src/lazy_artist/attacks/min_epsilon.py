@@ -85,10 +85,7 @@ def min_epsilon(
 ) -> MinEpsilonResult:
     """Minimum epsilon per sample of ``attack`` (see the module docstring)."""
     grid_values = check_grid(grid)
-    if not isinstance(bisection_steps, int) or bisection_steps < 0:
-        raise ValueError(f"bisection_steps must be an integer >= 0, got {bisection_steps!r}")
-    images = images.detach()
-    labels = torch.as_tensor(labels, device=images.device).long()
+    images, labels = _prepared(images, labels, bisection_steps)
     n, g = len(images), len(grid_values)
     grid_success = np.zeros((n, g), dtype=bool)
     grid_score = np.full((n, g), np.nan)
@@ -151,10 +148,7 @@ def min_epsilon_below(
     What the convergence check asks a stronger attack: can it go below what the base attack
     found? A search from the bottom of the grid would spend most of its steps on the budgets
     below a sample's minimum, which both attacks fail."""
-    if not isinstance(bisection_steps, int) or bisection_steps < 0:
-        raise ValueError(f"bisection_steps must be an integer >= 0, got {bisection_steps!r}")
-    images = images.detach()
-    labels = torch.as_tensor(labels, device=images.device).long()
+    images, labels = _prepared(images, labels, bisection_steps)
     ceiling = np.asarray(ceiling, dtype=np.float64)
     n = len(images)
     if ceiling.shape != (n,) or not np.all(np.isfinite(ceiling)) or np.any(ceiling <= 0):
@@ -184,6 +178,15 @@ def min_epsilon_below(
         sample_attacks=attacks,
         gradient_steps=steps,
     )
+
+
+def _prepared(
+    images: torch.Tensor, labels: torch.Tensor, bisection_steps: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A search's inputs checked: detached images, integer labels on their device."""
+    if not isinstance(bisection_steps, int) or bisection_steps < 0:
+        raise ValueError(f"bisection_steps must be an integer >= 0, got {bisection_steps!r}")
+    return images.detach(), torch.as_tensor(labels, device=images.device).long()
 
 
 def _bisect(

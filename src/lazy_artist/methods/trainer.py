@@ -205,43 +205,35 @@ def train_algorithm(
             progress=progress,
             report=report,
         )
-    history, train_seconds = run.history, run.train_seconds
-    best_score, best_epoch, best_state = (
-        run.kept[SELECTED].score,
-        run.kept[SELECTED].epoch,
-        run.kept[SELECTED].state,
-    )
-    rule_best = {rule: (k.score, k.epoch, k.state) for rule, k in run.kept.items() if rule in RULES}
-
-    assert best_state is not None
-    algorithm.network.load_state_dict(best_state)
+    history, best = run.history, run.kept[SELECTED]
+    algorithm.network.load_state_dict(best.state)
     algorithm.eval()
-    chosen = history[best_epoch - 1]
-    if not eval_every_epoch:
-        best_score = selection_score(chosen, splits)
+    chosen = history[best.epoch - 1]
+    best_score = best.score if eval_every_epoch else selection_score(chosen, splits)
+    rule_best = {rule: kept for rule, kept in run.kept.items() if rule in RULES}
     # Detached from the network's (channels-last) storage: loadable into any copy of it.
     algorithm.rule_states = {
-        rule: {k: v.detach().cpu().contiguous() for k, v in state.items()}
-        for rule, (_, _, state) in rule_best.items()
+        rule: {k: v.detach().cpu().contiguous() for k, v in kept.state.items()}
+        for rule, kept in rule_best.items()
     }
     selections = {
         rule: {
-            "epoch": epoch,
-            "score": selection_score(history[epoch - 1], RULES[rule]),
-            "selected": {name: history[epoch - 1][f"acc_{name}"] for name in EVAL_SPLITS},
+            "epoch": kept.epoch,
+            "score": selection_score(history[kept.epoch - 1], RULES[rule]),
+            "selected": {name: history[kept.epoch - 1][f"acc_{name}"] for name in EVAL_SPLITS},
         }
-        for rule, (_, epoch, _) in rule_best.items()
+        for rule, kept in rule_best.items()
     }
     return MethodResult(
         method=algorithm.name,
         hparams=dict(algorithm.hparams),
         history=history,
-        selected_epoch=best_epoch,
+        selected_epoch=best.epoch,
         selection_rule=selection_rule_text(splits, eval_every_epoch),
         selected_score=best_score,
         selected={name: chosen[f"acc_{name}"] for name in EVAL_SPLITS},
         seconds=time.perf_counter() - started,
-        train_seconds=train_seconds,
+        train_seconds=run.train_seconds,
         steps=epochs * n_batches,
         images_seen=epochs * n,
         # Backward passes (each followed by optimiser updates) over the run, for T4's compute.
