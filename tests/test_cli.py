@@ -63,6 +63,9 @@ def test_tasks_lists_parameters_per_profile(checkout, capsys):
     assert "  n_samples = 100  (quick: 10; tune: 100)" not in out
     assert "  n_samples = 100  (quick: 10)  # the fair sample" in out
     assert '  device = "auto"  # "auto" (CUDA when available' in out
+    # ... and its range, the one the build checks.
+    assert "; takes an integer >= 1 and <= 10000\n" in out.split("  n_samples = 100")[1]
+    assert "  bias = 0.95  # share of each digit" in out and "takes a fraction in [0, 1]" in out
 
 
 def assert_rejected_before_any_work(checkout, capsys, assignment: str, message: str) -> None:
@@ -114,14 +117,17 @@ def test_malformed_reference_data_is_rejected_before_any_work(checkout, capsys):
 @pytest.mark.parametrize(
     ("assignment", "message"),
     [
-        ("t5.epsilons=[0.05,-0.1,1.0]", "epsilon -0.1 is not a valid L-infinity budget"),
+        (
+            "t5.epsilons=[0.05,-0.1,1.0]",
+            "epsilons must be a non-empty list of numbers (strictly increasing) in (0, 1]",
+        ),
         ("t5.steps=0", "steps must be an integer >= 1"),
-        ("t5.target_class=12", "target_class must be a digit class 0..9"),
+        ("t5.target_class=12", "target_class must be an integer >= 0 and <= 9"),
         ("t5.n_samples=0", "n_samples must be an integer >= 1"),
         ("t5.extra_models=cheater,wizard", "unknown model 'wizard'"),
         ("t5.backbones=resnet", "unknown or missing backbone"),
         ("t7.datasets=mnist,cifar", "unknown data set 'cifar'"),
-        ("t7.fgsm_epsilons=[0.0,1.5]", "fgsm_epsilons must be increasing values in [0, 1]"),
+        ("t7.fgsm_epsilons=[0.0,1.5]", "fgsm_epsilons must be a non-empty list of numbers"),
     ],
 )
 def test_bad_attack_and_inductive_bias_values_are_rejected_before_any_work(
@@ -136,7 +142,7 @@ def test_bad_attack_and_inductive_bias_values_are_rejected_before_any_work(
         ("t6.configs=conv2:max", "aggregation one of spatial_mean, per_position, vector"),
         ("t6.configs=conv7:spatial_mean", "no model has a layer 'conv7'"),
         ("t6.backbones=resnet", "unknown or missing backbone(s) 'resnet'"),
-        ("t6.n_seeds=0", "n_seeds must be an integer >= 1 (or null: every seed T4 trained)"),
+        ("t6.n_seeds=0", "n_seeds must be null (every seed T4 trained) or an integer >= 1"),
         ("t6.sweep_seeds=0", "sweep_seeds must be an integer >= 1"),
         ("t6.alpha=1.5", "alpha must be a level in (0, 1)"),
         ("t6.n_random_draws=1", "n_random_draws must be an integer >= 2"),
@@ -149,11 +155,17 @@ def test_bad_sae_values_are_rejected_before_any_work(checkout, capsys, assignmen
 @pytest.mark.parametrize(
     ("assignment", "message"),
     [
-        ("t2.objectives=channel_max,channel_median", "unknown objective(s) 'channel_median'"),
-        ("t2.split=easy_test", "split must be one where colour and digit vary independently"),
+        (
+            "t2.objectives=channel_max,channel_median",
+            "objectives: unknown objective 'channel_median'",
+        ),
+        ("t2.split=easy_test", 'split must be one of "hard_test", "conflict_val"'),
         ("t2.backbones=lenet_cnn,lenet_cnn", "names a backbone twice"),
-        ("t3.gradcam_digits=[3,12]", "gradcam_digits must be a non-empty list of digits 0..9"),
-        ("t3.ig_baseline=noise", "ig_baseline: unknown baseline 'noise'"),
+        (
+            "t3.gradcam_digits=[3,12]",
+            "gradcam_digits must be a non-empty list of integers in [0, 9]",
+        ),
+        ("t3.ig_baseline=noise", "ig_baseline must be one of"),
         ("t3.backbones=wizard_cnn", "unknown or missing backbone(s) 'wizard_cnn'"),
     ],
 )

@@ -546,12 +546,16 @@ def _diff(project: Project, args: argparse.Namespace) -> int:
 def _tasks(project: Project, args: argparse.Namespace) -> int:
     default = "full" if "full" in PROFILES else next(iter(PROFILES))
     others = [profile for profile in PROFILES if profile != default]
-    print(f"name = value ({default} profile)  (other profiles where they differ)  # help")
+    print(
+        f"name = value ({default} profile)  (other profiles where they differ)  # help; "
+        "takes: its range"
+    )
     for task in project.graph:
         print(
             f"{task.name}: {task.title}  [{task.notebook}]  needs: {', '.join(task.depends) or 'nothing'}"
         )
         helps = parameter_help(project.notebook(task.name))
+        ranges = task.all_ranges()
         values = {profile: resolve_params(task, profile) for profile in PROFILES}
         for name, value in values[default].items():
             differ = [
@@ -561,7 +565,9 @@ def _tasks(project: Project, args: argparse.Namespace) -> int:
             ]
             line = f"  {name} = {json.dumps(value)}"
             line += f"  ({'; '.join(differ)})" if differ else ""
-            line += f"  # {helps[name]}" if name in helps else ""
+            notes = [helps[name]] if name in helps else []
+            notes += [f"takes {ranges[name].text}"] if name in ranges else []
+            line += f"  # {'; '.join(notes)}" if notes else ""
             print(line)
     return EXIT_OK
 

@@ -3,6 +3,7 @@ import ast
 import jupytext
 import pytest
 
+from lazy_artist.builder.params import check_params
 from lazy_artist.builder.tasks import COMMON_PARAMS, INJECTED_PARAMS, PROFILES, Task, TaskGraph
 from lazy_artist.study import STUDY_TASKS
 
@@ -76,14 +77,14 @@ def test_study_notebooks_declare_every_registered_parameter(task):
     [
         ({"backbones": "resnet"}, "backbones: unknown or missing backbone"),
         ({"backbones": "lenet_cnn,lenet_cnn"}, "names a backbone twice"),
-        ({"n_seeds": 0}, "n_seeds must be an integer >= 1"),
-        ({"n_seeds": True}, "n_seeds must be an integer >= 1"),
+        ({"n_seeds": 0}, r"n_seeds must be null \(every seed T4 trained\) or an integer >= 1"),
+        ({"n_seeds": True}, r"n_seeds must be null .* or an integer >= 1, got true"),
     ],
 )
 def test_t2_rejects_bad_pair_selections_before_any_work(override, message):
     task = STUDY_TASKS["t2"]
     with pytest.raises(ValueError, match=message):
-        task.validate({**COMMON_PARAMS, **task.params, **override})
+        check_params(STUDY_TASKS, [task.name], {task.name: {**task.defaults(), **override}})
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,7 @@ def test_t2_rejects_bad_pair_selections_before_any_work(override, message):
 )
 def test_t2_accepts_every_backbone_named_ones_and_every_seed(override):
     task = STUDY_TASKS["t2"]
-    task.validate({**COMMON_PARAMS, **task.params, **override})
+    check_params(STUDY_TASKS, [task.name], {task.name: {**task.defaults(), **override}})
 
 
 @pytest.mark.parametrize(
@@ -99,14 +100,14 @@ def test_t2_accepts_every_backbone_named_ones_and_every_seed(override):
     [
         ({"backbones": "resnet"}, "backbones: unknown or missing backbone"),
         ({"backbones": ""}, "backbones: name at least one backbone"),
-        ({"n_seeds": 0}, "n_seeds must be an integer >= 1"),
-        ({"n_seeds": True}, "n_seeds must be an integer >= 1"),
+        ({"n_seeds": 0}, r"n_seeds must be null \(every seed T4 trained\) or an integer >= 1"),
+        ({"n_seeds": True}, r"n_seeds must be null .* or an integer >= 1, got true"),
     ],
 )
 def test_t3_rejects_bad_pair_selections_before_any_work(override, message):
     task = STUDY_TASKS["t3"]
     with pytest.raises(ValueError, match=message):
-        task.validate({**COMMON_PARAMS, **task.params, **override})
+        check_params(STUDY_TASKS, [task.name], {task.name: {**task.defaults(), **override}})
 
 
 @pytest.mark.parametrize(
@@ -115,13 +116,13 @@ def test_t3_rejects_bad_pair_selections_before_any_work(override, message):
 def test_t3_accepts_every_backbone_named_ones_and_every_seed(override):
     task = STUDY_TASKS["t3"]
     assert "models" not in task.params, "T3 compares matched pairs, not a list of models"
-    task.validate({**COMMON_PARAMS, **task.params, **override})
+    check_params(STUDY_TASKS, [task.name], {task.name: {**task.defaults(), **override}})
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"tuned": "sweep"}, "tuned must be one of none, committed"),
+        ({"tuned": "sweep"}, 'tuned must be one of "none", "committed"'),
         ({"n_draws": 0, "tuned": "none"}, "n_draws must be an integer >= 1"),
         ({"n_draws": 8}, "n_draws must be 1 with tuned='committed'"),
         ({"tune_seed": 1}, "tune_seed 1 is one of the reported seeds"),
@@ -131,7 +132,7 @@ def test_t3_accepts_every_backbone_named_ones_and_every_seed(override):
 def test_t4_rejects_a_tuning_that_would_not_be_fair(override, message):
     task = STUDY_TASKS["t4"]
     with pytest.raises(ValueError, match=message):
-        task.validate({**COMMON_PARAMS, **task.params, **override})
+        check_params(STUDY_TASKS, [task.name], {task.name: {**task.defaults(), **override}})
 
 
 def test_the_tune_profile_sweeps_and_the_full_profile_reads_its_values():

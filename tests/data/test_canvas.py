@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lazy_artist.builder.params import check_params
 from lazy_artist.data.canvas import (
     BG_RANGE,
     EASY_SPLITS,
@@ -25,7 +26,10 @@ from lazy_artist.data.canvas import (
     save_canvas,
 )
 from lazy_artist.study import STUDY_TASKS
-from lazy_artist.study.validators import validate_canvas
+
+
+def validate_canvas(params):
+    check_params(STUDY_TASKS, ["t0"], {"t0": params})
 
 
 def test_palette_matches_the_study():

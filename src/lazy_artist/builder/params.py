@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lazy_artist.builder.param_checks import non_finite_path, validate_common
+from lazy_artist.builder.param_ranges import check_ranges
 from lazy_artist.builder.tasks import PROFILES, Task, TaskGraph
 
 
@@ -109,11 +110,13 @@ def _merged(base: Any, override: Any) -> Any:
 
 
 def check_params(graph: TaskGraph, names: Iterable[str], params: dict[str, dict[str, Any]]) -> None:
-    """Validate the resolved parameters of ``names``: the checks every task shares (seed, no
-    NaN or infinity), then the task's own; the first bad value is a :class:`BuildInputError`
-    naming the task, the parameter and what is allowed."""
+    """Validate the resolved parameters of ``names``: no NaN or infinity, every parameter
+    inside its range, then the task's own validator (what ties parameters together or names
+    a registry); the first bad value is a :class:`BuildInputError` naming the task, the
+    parameter and what is allowed."""
     for name in names:
-        checks = [validate_common]
+        ranges = graph[name].all_ranges()
+        checks = [validate_common, lambda values, ranges=ranges: check_ranges(ranges, values)]
         if graph[name].validate is not None:
             checks.append(graph[name].validate)
         for check in checks:

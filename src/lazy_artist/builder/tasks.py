@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from lazy_artist.builder.param_ranges import Range, check_ranges, described, integer
 from lazy_artist.builder.run_hooks import RunPlanHook
 
 PROFILES: Mapping[str, str] = MappingProxyType(
@@ -28,6 +29,15 @@ PROFILES: Mapping[str, str] = MappingProxyType(
 # (``output_dir``, ``upstream``, ``profile``) itself.
 COMMON_PARAMS: Mapping[str, Any] = MappingProxyType(
     {"seed": 0, "device": "auto", "data_root": "data"}
+)
+COMMON_RANGES: Mapping[str, Range] = MappingProxyType(
+    {
+        "seed": integer(0),
+        # The build resolves it before any work (runtime.resolve_device: a torch device name
+        # that this machine has).
+        "device": described('"auto", "cpu", "cuda" or "cuda:N", a device this machine has'),
+        "data_root": described("a folder, relative to the project unless absolute"),
+    }
 )
 INJECTED_PARAMS = ("output_dir", "upstream", "profile")
 # Injected only into tasks with ``memo=True``: where they keep reusable intermediate results
@@ -52,6 +62,9 @@ class Task:
     depends: tuple[str, ...] = ()
     datasets: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
+    # The values each parameter takes (builder/param_ranges.py), checked before the validator
+    # and printed by ``tasks``; COMMON_RANGES cover the common parameters.
+    ranges: Mapping[str, Range] = field(default_factory=dict)
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     section: str | None = None
     # Checks resolved parameters before any work (raises ValueError naming what is wrong).
@@ -73,6 +86,20 @@ class Task:
 
     def defaults(self) -> dict[str, Any]:
         return {**COMMON_PARAMS, **self.params}
+
+    def all_ranges(self) -> dict[str, Range]:
+        return {**COMMON_RANGES, **self.ranges}
+
+    def _check_declaration(self) -> None:
+        """Ranges only for declared parameters, and every declared value inside its range."""
+        unknown = sorted(set(self.ranges) - set(self.defaults()))
+        if unknown:
+            raise ValueError(f"task {self.name!r} declares ranges for unknown parameters {unknown}")
+        for profile, values in (("defaults", self.params), *self.profiles.items()):
+            try:
+                check_ranges(self.all_ranges(), values)
+            except ValueError as error:
+                raise ValueError(f"task {self.name!r} ({profile}): {error}") from None
 
     def cell_timeout_s(self, profile: str) -> float | None:
         return self.timeout_s.get(profile, DEFAULT_TIMEOUT_S.get(profile))
@@ -100,6 +127,7 @@ class TaskGraph:
                     raise ValueError(
                         f"task {task.name!r} has parameters for unknown profile {profile!r}"
                     )
+            task._check_declaration()
         self._order = self._topological_order()
 
     def __getitem__(self, name: str) -> Task:

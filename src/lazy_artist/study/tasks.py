@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from lazy_artist.builder.tasks import Task, TaskGraph
 from lazy_artist.methods.advice import precision_advice
+from lazy_artist.study import ranges
 from lazy_artist.study.hooks import t4_run_plan
 from lazy_artist.study.validators import (
     validate_attacks,
@@ -22,6 +23,7 @@ STUDY_TASKS = TaskGraph(
     [
         Task(
             name="t0",
+            ranges=ranges.T0,
             title="T0: the biased canvas",
             notebook="analyses/t0_data.py",
             datasets=("mnist",),
@@ -45,6 +47,7 @@ STUDY_TASKS = TaskGraph(
         ),
         Task(
             name="t1",
+            ranges=ranges.T1,
             title="T1: the cheater",
             notebook="analyses/t1_cheater.py",
             # The cheater is T4's ERM on cheater_cnn (one model, one recipe: t4.recipes); T1
@@ -61,6 +64,7 @@ STUDY_TASKS = TaskGraph(
         ),
         Task(
             name="t4",
+            ranges=ranges.T4,
             title="T4: the intervention",
             notebook="analyses/t4_intervention.py",
             depends=("t0",),
@@ -140,6 +144,7 @@ STUDY_TASKS = TaskGraph(
         ),
         Task(
             name="t2",
+            ranges=ranges.T2,
             title="T2: the prober",
             notebook="analyses/t2_prober.py",
             depends=("t0", "t1", "t4"),
@@ -181,6 +186,7 @@ STUDY_TASKS = TaskGraph(
         ),
         Task(
             name="t3",
+            ranges=ranges.T3,
             title="T3: the interrogation",
             notebook="analyses/t3_interrogation.py",
             depends=("t0", "t1", "t4"),
@@ -210,6 +216,7 @@ STUDY_TASKS = TaskGraph(
         ),
         Task(
             name="t5",
+            ranges=ranges.T5,
             title="T5: adversarial robustness",
             notebook="analyses/t5_attacks.py",
             depends=("t0", "t1", "t4"),
@@ -307,6 +314,7 @@ STUDY_TASKS = TaskGraph(
         ),
         Task(
             name="t7",
+            ranges=ranges.T7,
             title="T7: inductive bias across architectures",
             notebook="analyses/t7_inductive_bias.py",
             datasets=("mnist", "fashion_mnist"),
@@ -349,6 +357,7 @@ STUDY_TASKS = TaskGraph(
         ),
         Task(
             name="t6",
+            ranges=ranges.T6,
             title="T6: sparse autoencoders",
             notebook="analyses/t6_sae.py",
             depends=("t0", "t1", "t4"),
