@@ -113,9 +113,9 @@ def validate_intervention(params: dict[str, Any]) -> None:
 
 
 def validate_attacks(params: dict[str, Any]) -> None:
-    """T5: the backbones and extra rows of the matched comparison, the classes, the PGD
-    config as a whole, and the epsilons that must lie on their grids."""
-    from lazy_artist.attacks.pgd import PGDConfig, validate_pgd
+    """T5: the backbones and extra rows of the matched comparison, the two classes, and the
+    epsilons that must lie on their grids (the PGD config is built once, by the notebook: its
+    every field has a range)."""
     from lazy_artist.zoo import parse_backbone_selection, parse_model_name, parse_model_names
 
     parse_backbone_selection(params["backbones"])  # "all", or known backbones (names choices)
@@ -126,13 +126,6 @@ def validate_attacks(params: dict[str, Any]) -> None:
     for name in parse_model_names(params["extra_models"]):
         parse_model_name(name)
     _distinct("source_class", "target_class", params)
-    config = PGDConfig(
-        steps=params["steps"],
-        restarts=params["restarts"],
-        schedule=params["schedule"],
-        target_confidence=params["target_confidence"],
-    )
-    validate_pgd(params["transfer_epsilon"], config, params["target_class"], num_classes=10)
     for name in ("report_epsilon", "visible_epsilon", "full_success_epsilon"):
         _contains("epsilons", params["epsilons"], name, params[name])
     _contains(
@@ -190,22 +183,13 @@ def validate_sae(params: dict[str, Any]) -> None:
 
 
 def validate_prober(params: dict[str, Any]) -> None:
-    """T2: the backbones, the objectives, and the activation-maximisation config as a whole."""
-    from lazy_artist.interpret.activation_max import OBJECTIVES, ActMaxConfig
+    """T2: the backbones and the objectives (the activation-maximisation config is built once,
+    by the notebook: its every field has a range)."""
+    from lazy_artist.interpret.activation_max import OBJECTIVES
     from lazy_artist.zoo import parse_backbone_selection
 
     parse_backbone_selection(params["backbones"])  # "all" or known backbone names
     _comma_names("objectives", params["objectives"], OBJECTIVES, "objective")
-    ActMaxConfig(
-        steps=params["actmax_steps"],
-        lr=params["actmax_lr"],
-        l2=params["actmax_l2"],
-        tv=params["actmax_tv"],
-        jitter=params["actmax_jitter"],
-        blur_every=params["actmax_blur_every"],
-        blur_sigma=params["actmax_blur_sigma"],
-        topk=params["actmax_topk"],
-    )
 
 
 def validate_interrogation(params: dict[str, Any]) -> None:
