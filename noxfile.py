@@ -66,6 +66,10 @@ def bench(session: nox.Session) -> None:
     session.run(
         "python", "benchmarks/strength_check.py", "--out", "build/bench/strength_check.json"
     )
+    # T5: the second loss and a raised budget asked below the minima vs searches from the bottom.
+    session.run(
+        "python", "benchmarks/targeted_search.py", "--out", "build/bench/targeted_search.json"
+    )
     # T4: serial vs parallel runs (quick T4, and one full-size epoch per worker).
     session.run("python", "benchmarks/t4_parallel.py", "--out", "build/bench/t4_parallel.json")
     # T4: what editing one method's loss retrains, and a comment-only edit (nothing).

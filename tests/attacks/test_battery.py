@@ -10,17 +10,20 @@ import numpy as np
 import pytest
 import torch
 
+from lazy_artist.attacks import battery
 from lazy_artist.attacks.battery import (
     BatteryPlan,
     SanityThresholds,
     order_statistic,
+    raised_search,
     run_battery,
     sanity_checks,
     stronger_search,
     summary_row,
+    targeted_search,
 )
-from lazy_artist.attacks.min_epsilon import lowest_of
-from lazy_artist.attacks.pgd import PGDConfig
+from lazy_artist.attacks.min_epsilon import lowest_of, on_grid
+from lazy_artist.attacks.pgd import AttackResult, PGDConfig
 
 from .conftest import SOURCE, TARGET, fake_battery
 
@@ -163,3 +166,74 @@ def test_the_stronger_search_finds_what_a_weak_base_missed_and_keeps_a_converged
     assert np.allclose(found.epsilon, exact, atol=2 * exact.max() / 2**8 + 1e-3)
     kept = stronger_search(linear_model, plan, strong, linear_images, labels, exact + 1e-4, 0)
     assert np.array_equal(kept.epsilon, exact + 1e-4)
+
+
+def _threshold_attacks(thresholds: dict[str, np.ndarray], asked: dict[str, list]):
+    """A stand-in for pgd_attack: the sample breaks exactly when epsilon reaches its loss's
+    threshold; every (sample, epsilon) asked is recorded per loss."""
+
+    def make(network, config, target, seed, on_gradient=None):
+        def attack(images, labels, epsilon):
+            index = images[:, 0, 0, 0].long()  # the sample's number, written into its pixel
+            eps = epsilon.double().numpy()
+            asked[config.loss].extend(zip(index.tolist(), eps.tolist(), strict=True))
+            ok = torch.as_tensor(eps >= thresholds[config.loss][index.numpy()])
+            n = len(images)
+            return AttackResult(
+                images.clone(), ok, ok.float(), torch.zeros(n).long(), torch.ones(n).long(),
+                epsilon,
+            )  # fmt: skip
+
+        return attack
+
+    return make
+
+
+def test_the_second_loss_is_asked_only_at_and_below_the_first_losss_minimum(monkeypatch):
+    plan = _plan(extra_losses=("margin",), bisection_steps=8)
+    ce = np.array([0.07, 0.15, 0.4, 2.0])  # the last: never broken by ce on the grid
+    margin = np.array([0.03, 0.6, 0.4, 0.8])
+    asked: dict[str, list] = {"ce": [], "margin": []}
+    monkeypatch.setattr(
+        battery, "pgd_attack", _threshold_attacks({"ce": ce, "margin": margin}, asked)
+    )
+    images = torch.arange(4.0)[:, None, None, None].expand(4, 3, 2, 2).contiguous()
+    found = targeted_search(None, plan, plan.targeted, images, torch.zeros(4).long(), 0)
+    first = found.first.epsilon
+    assert np.isinf(first[3]) and np.all(first[:3] >= ce[:3])
+    ceiling = np.where(np.isfinite(first), first, GRID[-1])
+    assert all(eps <= ceiling[i] + 1e-6 for i, eps in asked["margin"])  # float32 budgets
+    # Where margin is the lower it is found (to the bisection's precision), else ce stands.
+    lowest = found.search.epsilon
+    assert lowest[0] == pytest.approx(0.03, abs=first[0] / 2**8 + 1e-9)
+    assert lowest[1] == first[1] and lowest[2] <= first[2]
+    assert lowest[3] == pytest.approx(0.8, abs=1.0 / 2**8 + 1e-9)
+    assert found.wins["margin"] == 2 and found.below == ("margin",)
+    assert set(found.record()["median_min_eps"]) == {"ce"}
+    # The joined success curve: each sample from the budget its lowest minimum reached.
+    assert np.array_equal(found.search.grid_success[3], np.asarray(GRID) >= lowest[3])
+
+
+def test_a_raised_budget_lowers_what_a_weak_base_left_and_keeps_the_rest(
+    linear_model, linear_images
+):
+    """Against the closed form: from a base at twice the exact minimum on half the samples,
+    the raised search comes down to the minimum there and keeps the exact ones."""
+    labels = torch.full((len(linear_images),), SOURCE)
+    plan = _plan(bisection_steps=8, grid=(0.05, 0.1, 0.2, 0.3, 0.5, 1.0))
+    exact = linear_model.exact_min_epsilon(linear_images, 0.9)
+    weak = np.arange(len(exact)) % 2 == 0
+    base_eps = np.where(weak, 2 * exact, exact + 1e-4)
+    base = dataclasses.replace(
+        fake_battery(base_eps, grid=plan.grid).search, adversarial=linear_images.clone()
+    )
+    joined, found = raised_search(
+        linear_model, plan, plan.targeted.stronger(2), linear_images, labels, base, 0
+    )
+    assert np.allclose(joined.epsilon[weak], exact[weak], atol=2 * exact.max() / 2**8 + 1e-3)
+    assert np.array_equal(joined.epsilon[~weak], base_eps[~weak])
+    assert np.all(joined.epsilon <= base_eps)
+    assert np.array_equal(
+        joined.grid_success, joined.epsilon[:, None] <= np.asarray(plan.grid) + 1e-12
+    )
+    assert found.grid.size == 0 and on_grid(found, plan.grid).grid_success.shape == (10, 6)

@@ -17,15 +17,17 @@ derived from the model's, so adding a model never changes another's numbers):
    spend its steps on budgets both attacks fail); if the median minimum epsilon so found
    drops by more than ``strength_tolerance``, the budget is raised (``strength_factor``
    x again) up to ``max_doublings`` times until two successive budgets agree. A model converged
-   at a raised budget has its whole search re-run at that budget (the reported minimum epsilon
-   comes from a converged attack); one that never agrees is "not converged";
+   at a raised budget has every sample searched again at that budget, at and below its
+   current minimum (:func:`raised_search`), keeping the lower: the reported minimum epsilon
+   comes from a converged attack. One that never agrees is "not converged";
 6. with ``n_probe_samples`` > 0, on the first that many samples at the report epsilon: PGD with
    ``restart_factor`` x the restarts, and Square Attack (gradient-free).
 
-The targeted search runs once per loss of ``plan.losses`` (the first sweeps every budget, the
-others only up to each sample's first success) and keeps each sample's lowest minimum epsilon
+The targeted search runs the first loss of ``plan.losses`` over the grid and bisection; each
+other loss is then asked at and below each sample's minimum so found (one attack there,
+bisection below where it breaks), and each sample keeps the lowest
 (:func:`lazy_artist.attacks.min_epsilon.lowest_of`); the input-gradient norms of every step
-of the first search feed the gradient-health check.
+of the base search, every loss, feed the gradient-health check.
 
 Unbroken samples have minimum epsilon ``inf``; summaries use order statistics
 (``method="inverted_cdf"``), never interpolation, because inf - inf is NaN and "the mean of
@@ -57,6 +59,7 @@ from lazy_artist.attacks.min_epsilon import (
     lowest_of,
     min_epsilon,
     min_epsilon_below,
+    on_grid,
     pgd_attack,
 )
 from lazy_artist.attacks.pgd import OBJECTIVES, PGDConfig, pgd
@@ -204,6 +207,9 @@ class BatteryResult:
     convergence: Convergence | None = None  # ``strength=True`` only
     gradients: GradientHealth | None = None  # along the first search's path
     probes: Probes | None = None  # ``n_probe_samples`` > 0 only
+    # The converged raised budget's finds below each base minimum (only where it was raised).
+    raised: MinEpsilonResult | None = None
+    raised_lowered: int | None = None  # samples whose minimum it lowered
 
     @property
     def has_strength(self) -> bool:
@@ -267,22 +273,25 @@ def run_battery(
         plan.untargeted,
         seed=seed + UNTARGETED_SEED,
     )
-    strong = convergence = None
+    strong = convergence = raised = raised_lowered = None
     if strength:
         strong, convergence = _converge(
             network, plan, targeted_images, targeted_labels, losses.search, seed
         )
         if convergence.converged and convergence.level > 0:
-            # The reported minimum epsilon must come from the budget that converged.
-            losses = targeted_search(
+            # The reported minimum epsilon must come from the budget that converged: asked
+            # below every sample's current minimum, the only place it can change.
+            joined, raised = raised_search(
                 network,
                 plan,
                 plan.targeted.stronger(plan.strength_factor**convergence.level),
                 targeted_images,
                 targeted_labels,
+                losses.search,
                 seed + SEARCH_SEED + LEVEL_SEED * convergence.level,
-                sweep_all=True,
             )
+            raised_lowered = int((joined.epsilon < losses.search.epsilon).sum())
+            losses = replace(losses, search=joined)
     probes = None
     if plan.n_probe_samples:
         probes = _probes(network, plan, targeted_images, targeted_labels, losses.search, seed)
@@ -299,6 +308,8 @@ def run_battery(
         convergence=convergence,
         gradients=gradient_health(norms.values(), plan.zero_gradient_norm),
         probes=probes,
+        raised=raised,
+        raised_lowered=raised_lowered,
     )
 
 
@@ -312,27 +323,56 @@ def targeted_search(
     sweep_all: bool = True,
     on_gradient: GradientNorms | None = None,
 ) -> LowestOf:
-    """The minimum-epsilon search once per loss of ``plan.losses`` (``config``'s budget), each
-    sample's lowest kept. Only the first loss sweeps every budget when ``sweep_all`` (it gives
-    the success curve); the others stop at each sample's first success."""
+    """The minimum-epsilon search with ``plan``'s first loss at ``config``'s budget (sweeping
+    every budget when ``sweep_all``: the success curve), then each other loss asked only at and
+    below each sample's minimum so found (one attack there, bisection below where it breaks;
+    the largest budget for a sample the first never broke); per sample the lowest is kept.
+    At or below that minimum is the only place another loss can change the answer: a search
+    of its own from the grid's bottom would spend most of its steps on budgets both fail."""
+    first_loss, *others = plan.losses
+    first = min_epsilon(
+        pgd_attack(
+            network, replace(config, loss=first_loss), plan.target_class, seed,
+            on_gradient=on_gradient,
+        ),
+        images, labels, plan.grid, plan.bisection_steps, sweep_all=sweep_all,
+    )  # fmt: skip
+    searches = {first_loss: first}
+    ceiling = _ceiling(plan, first.epsilon)
+    for k, loss in enumerate(others, start=1):
+        attack = pgd_attack(
+            network, replace(config, loss=loss), plan.target_class, seed + LOSS_SEED * k,
+            on_gradient=on_gradient,
+        )  # fmt: skip
+        found = min_epsilon_below(attack, images, labels, ceiling, plan.bisection_steps)
+        searches[loss] = on_grid(found, plan.grid)
+    return lowest_of(searches, below=tuple(others))
+
+
+def search_below(
+    network: nn.Module,
+    plan: BatteryPlan,
+    config: PGDConfig,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    ceiling: np.ndarray,
+    seed: int,
+) -> MinEpsilonResult:
+    """Per sample, the lowest epsilon ``config`` finds with any loss of ``plan.losses`` at or
+    below ``ceiling`` (inf where none breaks it there); no sweep, so no grid."""
     searches = {
-        loss: min_epsilon(
+        loss: min_epsilon_below(
             pgd_attack(
-                network,
-                replace(config, loss=loss),
-                plan.target_class,
-                seed + LOSS_SEED * k,
-                on_gradient=on_gradient,
+                network, replace(config, loss=loss), plan.target_class, seed + LOSS_SEED * k
             ),
             images,
             labels,
-            plan.grid,
+            ceiling,
             plan.bisection_steps,
-            sweep_all=sweep_all and k == 0,
         )
         for k, loss in enumerate(plan.losses)
     }
-    return lowest_of(searches)
+    return lowest_of(searches).search
 
 
 def stronger_search(
@@ -348,23 +388,34 @@ def stronger_search(
     ``plan.losses``, more than ``plan.strength_tolerance`` below the ``base`` minimum epsilon
     (a sample the base never broke is tried at the largest budget); the base value where it
     finds none. The stronger attack is asked only where it could change the answer."""
-    ceiling = np.where(
-        np.isfinite(base), base * (1.0 - plan.strength_tolerance), float(plan.grid[-1])
+    found = search_below(
+        network, plan, config, images, labels, _ceiling(plan, base, plan.strength_tolerance), seed
     )
-    searches = {
-        loss: min_epsilon_below(
-            pgd_attack(
-                network, replace(config, loss=loss), plan.target_class, seed + LOSS_SEED * k
-            ),
-            images,
-            labels,
-            ceiling,
-            plan.bisection_steps,
-        )
-        for k, loss in enumerate(plan.losses)
-    }
-    found = lowest_of(searches).search
     return replace(found, epsilon=np.minimum(base, found.epsilon))
+
+
+def raised_search(
+    network: nn.Module,
+    plan: BatteryPlan,
+    config: PGDConfig,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    base: MinEpsilonResult,
+    seed: int,
+) -> tuple[MinEpsilonResult, MinEpsilonResult]:
+    """The search at a raised budget ``config`` on every sample, asked at and below each
+    sample's ``base`` minimum (where a stronger attack can lower it); (the base and the raised
+    finds joined, per sample the lower; the raised finds alone). The base's sweep stays the
+    success curve of record: an attack seen to succeed at a budget did succeed there."""
+    found = search_below(network, plan, config, images, labels, _ceiling(plan, base.epsilon), seed)
+    joined = lowest_of({"base": base, "raised": on_grid(found, plan.grid)}).search
+    return joined, found
+
+
+def _ceiling(plan: BatteryPlan, minimum: np.ndarray, shrink: float = 0.0) -> np.ndarray:
+    """Where a search below ``minimum`` starts: ``shrink`` below each finite minimum, the grid's
+    largest budget for a sample never broken."""
+    return np.where(np.isfinite(minimum), minimum * (1.0 - shrink), float(plan.grid[-1]))
 
 
 def _converge(
@@ -513,6 +564,8 @@ def summary_row(result: BatteryResult, plan: BatteryPlan) -> dict[str, Any]:
         "zero_gradient_share": max(result.zero_targeted, result.zero_untargeted),
         "gradient_steps": result.search.gradient_steps
         + (result.strong.gradient_steps if result.strong else 0),
+        # Samples the converged raised budget broke below their base minimum (None: not raised).
+        "raised_lowered": result.raised_lowered,
         "strength_run": result.has_strength,
         "seconds": result.seconds,
         "median_min_eps_strength_subset": None,
@@ -615,7 +668,11 @@ def sanity_checks(
         )
     if result.losses is not None and len(result.losses.per_loss) > 1:
         checks[LOSS_CHOICE] = checklist.loss_choice_agrees(
-            result.losses.per_loss, result.losses.wins, plan.losses[0], thresholds.loss_tolerance
+            result.losses.per_loss,
+            result.losses.wins,
+            plan.losses[0],
+            thresholds.loss_tolerance,
+            below=result.losses.below,
         )
     if result.probes is not None:
         probes = result.probes

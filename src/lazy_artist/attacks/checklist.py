@@ -36,9 +36,11 @@ def loss_choice_agrees(
     wins: Mapping[str, int],
     primary: str,
     tolerance: float,
+    below: Sequence[str] = (),
 ) -> SanityCheck:
     """The per-sample lowest of all losses must not lower the primary loss's median minimum
-    epsilon by more than ``tolerance`` (relative)."""
+    epsilon by more than ``tolerance`` (relative). ``below``: losses asked only at and below
+    the primary's minima (what they found there, not minima of their own: no median shown)."""
     if primary not in per_loss:
         raise ValueError(f"primary loss {primary!r} is not among {list(per_loss)}")
     lowest = np.min(np.stack([np.asarray(v, dtype=float) for v in per_loss.values()]), axis=0)
@@ -57,7 +59,11 @@ def loss_choice_agrees(
             threshold,
         )
     drop = (base - joined) / base if base > 0 else 0.0
-    medians = ", ".join(f"{loss} {_median(v):.4f}" for loss, v in per_loss.items())
+    medians = ", ".join(
+        f"{loss} {_median(v):.4f}" for loss, v in per_loss.items() if loss not in below
+    )
+    if below:
+        medians += f" ({', '.join(below)} asked at and below it)"
     return SanityCheck(
         drop <= tolerance,
         f"median minimum epsilon {medians}; lowest per sample {joined:.4f} ({-drop:+.1%} vs "

@@ -180,6 +180,25 @@ def min_epsilon_below(
     )
 
 
+def on_grid(found: MinEpsilonResult, grid: Sequence[float]) -> MinEpsilonResult:
+    """A search with no sweep (:func:`min_epsilon_below`) placed on ``grid``, to be joined
+    with swept ones: a success at every budget at or above its minimum epsilon (as a search
+    that stops at its first success fills in the budgets it skipped); no scores."""
+    values = check_grid(grid)
+    success = found.epsilon[:, None] <= values[None, :] + 1e-12
+    return MinEpsilonResult(
+        epsilon=found.epsilon,
+        lower=found.lower,
+        grid=values,
+        grid_success=success,
+        grid_score=np.full(success.shape, np.nan),
+        adversarial=found.adversarial,
+        score=found.score,
+        sample_attacks=found.sample_attacks,
+        gradient_steps=found.gradient_steps,
+    )
+
+
 def _prepared(
     images: torch.Tensor, labels: torch.Tensor, bisection_steps: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -272,13 +291,20 @@ class LowestOf:
     # independent attack, so its success curve is the one that can fall as epsilon grows (the
     # joined curve fills budgets above another loss's first success in as successes).
     first: MinEpsilonResult | None = None
+    # Losses asked only at and below each sample's minimum of the first loss: their per-sample
+    # values are what they found there (inf: nothing), not minima of their own, so no median
+    # of theirs is reported.
+    below: tuple[str, ...] = ()
 
     def record(self) -> dict[str, object]:
         return {
             "wins": dict(self.wins),
             "median_min_eps": {
-                loss: _finite_median(values) for loss, values in self.per_loss.items()
+                loss: _finite_median(values)
+                for loss, values in self.per_loss.items()
+                if loss not in self.below
             },
+            "searched_below_first": list(self.below),
         }
 
 
@@ -287,10 +313,13 @@ def _finite_median(values: np.ndarray) -> float | None:
     return median if np.isfinite(median) else None
 
 
-def lowest_of(searches: dict[str, MinEpsilonResult]) -> LowestOf:
+def lowest_of(
+    searches: dict[str, MinEpsilonResult], below: Sequence[str] = ()
+) -> LowestOf:
     """Join searches of the same samples and grid: per sample the lowest epsilon (and its
     bracket, adversarial and score) of any search; a grid point counts as a success when any
-    search succeeded there (the union of the attacks is one stronger attack)."""
+    search succeeded there (the union of the attacks is one stronger attack). ``below``: the
+    losses searched only below the first one's minima (see :attr:`LowestOf.below`)."""
     if not searches:
         raise ValueError("lowest_of needs at least one search")
     losses = list(searches)
@@ -329,4 +358,7 @@ def lowest_of(searches: dict[str, MinEpsilonResult]) -> LowestOf:
         gradient_steps=sum(s.gradient_steps for s in searches.values()),
     )
     per_loss = {loss: searches[loss].epsilon.copy() for loss in losses}
-    return LowestOf(joined, per_loss, wins, first)
+    unknown = [loss for loss in below if loss not in losses[1:]]
+    if unknown:
+        raise ValueError(f"below names {unknown}, not among the later searches {losses[1:]}")
+    return LowestOf(joined, per_loss, wins, first, tuple(below))
