@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from _report import emit
@@ -57,9 +58,9 @@ def searched_from_the_bottom(
     return lowest_of(searches)
 
 
-def timed(run: Callable[[], object]) -> tuple[float, object]:
+def timed(run: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     started = time.perf_counter()
-    out = run()
+    out = run(*args)
     return time.perf_counter() - started, out
 
 
@@ -98,19 +99,15 @@ def main(argv: list[str] | None = None) -> dict:
     medians: dict[str, float] = {}
     for repeat in range(args.repeats):
         seed = args.seed + 10 * repeat
-        took, new = timed(lambda: targeted_search(model, plan, config, images, labels, seed))
+        base = (model, plan, config, images, labels, seed)
+        more = (model, plan, raised, images, labels)
+        took, new = timed(targeted_search, *base)
         seconds["below"].append(took)
-        took, old = timed(
-            lambda: searched_from_the_bottom(model, plan, config, images, labels, seed)
-        )
+        took, old = timed(searched_from_the_bottom, *base)
         seconds["bottom"].append(took)
-        took, (joined, _) = timed(
-            lambda: raised_search(model, plan, raised, images, labels, new.search, seed + 1)
-        )
+        took, (joined, _) = timed(raised_search, *more, new.search, seed + 1)
         seconds["raised"].append(took)
-        took, rerun = timed(
-            lambda: searched_from_the_bottom(model, plan, raised, images, labels, seed + 1)
-        )
+        took, rerun = timed(searched_from_the_bottom, *more, seed + 1)
         seconds["rerun"].append(took)
         for name, found in (
             ("below", new.search),

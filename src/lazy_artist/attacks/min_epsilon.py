@@ -313,9 +313,7 @@ def _finite_median(values: np.ndarray) -> float | None:
     return median if np.isfinite(median) else None
 
 
-def lowest_of(
-    searches: dict[str, MinEpsilonResult], below: Sequence[str] = ()
-) -> LowestOf:
+def lowest_of(searches: dict[str, MinEpsilonResult], below: Sequence[str] = ()) -> LowestOf:
     """Join searches of the same samples and grid: per sample the lowest epsilon (and its
     bracket, adversarial and score) of any search; a grid point counts as a success when any
     search succeeded there (the union of the attacks is one stronger attack). ``below``: the
