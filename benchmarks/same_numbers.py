@@ -15,6 +15,7 @@ are listed).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -84,6 +85,15 @@ def build(root: Path, profile: str, extra: list[str]) -> tuple[float, Path]:
     return seconds, summary
 
 
+def _plain(value: Any) -> Any:
+    """A value JSON can hold; a metric or check present on one side only is "absent"."""
+    try:
+        json.dumps(value)
+    except TypeError:
+        return "absent"
+    return value
+
+
 def compare(before: Path, after: Path) -> dict[str, Any]:
     """Exact comparison: any moved metric or flipped check counts."""
     from lazy_artist.builder.changes import compare_summaries, load_summary
@@ -92,11 +102,16 @@ def compare(before: Path, after: Path) -> dict[str, Any]:
     return {
         "same": not (changes.metrics or changes.checks),
         "metrics_moved": [
-            {"task": m.task, "metric": m.metric, "before": m.before, "after": m.after}
+            {
+                "task": m.task,
+                "metric": m.metric,
+                "before": _plain(m.before),
+                "after": _plain(m.after),
+            }
             for m in changes.metrics
         ],
         "checks_flipped": [
-            {"task": c.task, "check": c.check, "before": str(c.before), "after": str(c.after)}
+            {"task": c.task, "check": c.check, "before": _plain(c.before), "after": _plain(c.after)}
             for c in changes.checks
         ],
         "timings_moved": changes.timings_moved,
