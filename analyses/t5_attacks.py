@@ -121,10 +121,7 @@ from lazy_artist.training import configure_threads, predict
 from lazy_artist.zoo import CHEATER_BACKBONE, matched_pairs
 
 seed_everything(seed)
-if threads:
-    torch.set_num_threads(threads)
-else:
-    configure_threads()
+configure_threads(threads)
 torch_device = resolve_device(device)
 rec = Recorder(output_dir, task="t5")
 started = time.perf_counter()

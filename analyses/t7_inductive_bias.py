@@ -50,7 +50,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 from lazy_artist.data.scramble import pixel_permutation, scramble
 from lazy_artist.inductive.experiment import GRAY_DATASETS, gray_splits
@@ -71,10 +70,7 @@ from lazy_artist.runtime import resolve_device, seed_everything
 from lazy_artist.training import configure_threads
 
 seed_everything(seed)
-if threads:
-    torch.set_num_threads(threads)
-else:
-    configure_threads()
+configure_threads(threads)
 torch_device = resolve_device(device)
 rec = Recorder(output_dir, task="t7")
 started = time.perf_counter()

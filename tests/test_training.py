@@ -98,3 +98,22 @@ def test_predict_and_checkpoint_roundtrip(tmp_path):
     again, again_probs = predict(restored, torch.as_tensor(images))
     assert np.array_equal(again, preds) and np.allclose(again_probs, probs)
     assert checkpoint_extra(path) == {"selected_epoch": 1}
+
+
+def test_configure_threads_takes_a_count_or_every_core():
+    import os
+
+    import torch
+
+    from lazy_artist.training import configure_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert configure_threads(1) == 1 == torch.get_num_threads()
+        cores = len(os.sched_getaffinity(0))
+        torch.set_num_threads(cores + 4)  # more threads than cores are capped at the cores
+        assert configure_threads() == cores == torch.get_num_threads()
+        with pytest.raises(ValueError, match="threads must be >= 0"):
+            configure_threads(-1)
+    finally:
+        torch.set_num_threads(before)

@@ -24,8 +24,14 @@ from lazy_artist.precision import autocast, channels_last, channels_last_module,
 ArrayPair = tuple[Any, Any]  # (images, labels) as numpy arrays or tensors
 
 
-def configure_threads() -> int:
-    """Use every available core for intra-op work, but never more threads than cores."""
+def configure_threads(threads: int = 0) -> int:
+    """Set torch's intra-op thread count and return it: ``threads`` when positive (a task's
+    ``threads`` parameter), else every available core, but never more threads than cores."""
+    if threads < 0:
+        raise ValueError(f"threads must be >= 0 (0: every available core), got {threads}")
+    if threads:
+        torch.set_num_threads(threads)
+        return threads
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

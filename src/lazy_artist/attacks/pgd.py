@@ -218,6 +218,18 @@ def judge(
     return score, success, prediction
 
 
+def labels_and_epsilon(
+    x_clean: torch.Tensor, labels: torch.Tensor | int, epsilon: float | torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """An attack's labels as one long vector and its epsilon per sample, on ``x_clean``'s
+    device, checked against the number of images (PGD and Square Attack take the same)."""
+    n, device = len(x_clean), x_clean.device
+    labels = torch.as_tensor(labels, device=device).long().reshape(-1)
+    if len(labels) != n:
+        raise ValueError(f"{n} images but {len(labels)} labels")
+    return labels, per_sample_epsilon(epsilon, n, device)
+
+
 def per_sample_epsilon(value: float | torch.Tensor, n: int, device: torch.device) -> torch.Tensor:
     tensor = torch.as_tensor(value, dtype=torch.float32, device=device).reshape(-1)
     if len(tensor) == 1:
@@ -254,12 +266,8 @@ def pgd(
     # Channels-last iterates: oneDNN's preferred convolution layout, ~1.4x faster input-gradient
     # steps on CPU for the same values (lazy_artist.precision); results come back contiguous.
     x_clean = channels_last(images.detach().float())
-    n = len(x_clean)
-    device = x_clean.device
-    labels = torch.as_tensor(labels, device=device).long().reshape(-1)
-    if len(labels) != n:
-        raise ValueError(f"{n} images but {len(labels)} labels")
-    eps = per_sample_epsilon(epsilon, n, device)
+    n, device = len(x_clean), x_clean.device
+    labels, eps = labels_and_epsilon(x_clean, labels, epsilon)
     targeted = target is not None
     with eval_mode(model):
         if n == 0:

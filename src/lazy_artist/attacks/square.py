@@ -36,7 +36,7 @@ from lazy_artist.attacks.pgd import (
     eval_mode,
     in_batches,
     judge,
-    per_sample_epsilon,
+    labels_and_epsilon,
 )
 
 # Fractions (of 10 000 queries, the paper's budget) after which p halves once more.
@@ -101,12 +101,7 @@ def square_attack(
     config.validate()
     check_epsilons(epsilon)
     x_clean = images.detach().float()
-    n = len(x_clean)
-    device = x_clean.device
-    labels = torch.as_tensor(labels, device=device).long().reshape(-1)
-    if len(labels) != n:
-        raise ValueError(f"{n} images but {len(labels)} labels")
-    eps = per_sample_epsilon(epsilon, n, device)
+    labels, eps = labels_and_epsilon(x_clean, labels, epsilon)
     targeted = target is not None
     classes = torch.full_like(labels, int(target)) if targeted else labels
     with eval_mode(model):
