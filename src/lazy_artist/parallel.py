@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import torch
 
+from lazy_artist import readtrace
+
 ITEM_THREADS = 1  # intra-op threads of every item, serial or parallel (module docstring)
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -79,6 +81,7 @@ def shared() -> Mapping[str, Any]:
 
 
 def _init_worker(data: Mapping[str, Any], deterministic: bool) -> None:
+    readtrace.install_from_env()  # the builder keys a task on the upstream files it reads
     for name in THREAD_ENV:  # for libraries loaded after this point (torch is already in)
         os.environ[name] = str(ITEM_THREADS)
     torch.set_num_threads(ITEM_THREADS)

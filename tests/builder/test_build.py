@@ -87,11 +87,22 @@ def test_cache_hits_and_misses(fixture_project):
     assert statuses(result)["produce"] == CACHED and statuses(result)["consume"] == COMPLETE
     assert finished_at(fixture_project, "consume") != consumed
 
-    # The upstream notebook's text re-runs it and, through its key, everything downstream.
+    # consume's run recorded what it read of produce: the one file its notebook opens there.
+    store = BuildStore.for_profile(fixture_project.build_dir, "quick")
+    assert store.completed_record("consume")["reads"] == {"produce": ["artefacts/value.txt"]}
+
+    # The upstream notebook's text re-runs it; downstream is keyed on the files it read there,
+    # which the edit leaves byte for byte the same: it stays cached (the early cut-off).
     notebook = fixture_project.notebook("produce")
     notebook.write_text(notebook.read_text() + "\nprint('an edit')\n", encoding="utf-8")
     result = quiet_build(fixture_project, only=["consume"], overrides={"consume": {"factor": 5}})
+    assert statuses(result)["produce"] == COMPLETE and statuses(result)["consume"] == CACHED
+    # An upstream change that rewrites the file it read re-runs it.
+    overrides = {"consume": {"factor": 5}, "produce": {"value": 4}}
+    result = quiet_build(fixture_project, only=["consume"], overrides=overrides)
     assert statuses(result)["produce"] == COMPLETE and statuses(result)["consume"] == COMPLETE
+    results = json.loads((store.task_dir("consume") / "results.json").read_text())
+    assert results["metrics"]["product"] == 20
 
     # --force re-runs even when the key matches.
     result = quiet_build(fixture_project, only=["produce"], force=True)

@@ -10,7 +10,7 @@ BASE = dict(
     notebook_text="print(1)",
     params={"seed": 0, "epochs": 2},
     library="lib",
-    upstream_keys={"t0": "k0"},
+    upstream_ids={"t0": "k0"},
     data_identity={"mnist": "d"},
     versions={"torch": "2.0"},
     device="cpu",
@@ -27,7 +27,7 @@ def test_same_inputs_same_key():
         ("notebook_text", "print(2)"),
         ("params", {"seed": 1, "epochs": 2}),
         ("library", "lib2"),
-        ("upstream_keys", {"t0": "k1"}),
+        ("upstream_ids", {"t0": "k1"}),
         ("data_identity", {"mnist": "other"}),
         ("versions", {"torch": "2.1"}),
         ("device", "cuda"),
@@ -162,4 +162,5 @@ def test_a_markdown_only_notebook_edit_reruns_nothing(fixture_project):
     notebook.write_text(text + "print('code')\n", encoding="utf-8")
     edited = quiet(only=["consume"])
     assert edited.outcomes["produce"].status == COMPLETE
-    assert edited.outcomes["consume"].status == COMPLETE  # its upstream key changed
+    # consume read only produce's value.txt, which the code edit rewrites unchanged.
+    assert edited.outcomes["consume"].status == CACHED

@@ -27,7 +27,7 @@ def inputs(**changed) -> dict:
         notebook_text="print(1)",
         params={"epochs": 1, "hparams": {"cf_invar": {"lambda_cf": 1.0}}},
         library="a" * 64,
-        upstream_keys={"t0": "b" * 64},
+        upstream_ids={"t0": "b" * 64},
         data_identity={"mnist": "c" * 64},
         versions={"torch": "2.0"},
         device="cpu",
@@ -146,7 +146,7 @@ def test_a_re_run_task_names_the_changed_parameter_and_its_dependants_the_upstre
         t6=task(
             status="complete",
             key="k6b",
-            key_inputs=inputs(upstream_keys={"t0": "b" * 64, "t4": "x"}),
+            key_inputs=inputs(upstream_ids={"t0": "b" * 64, "t4": "x"}),
         ),
     )
     rows = {row.task: row for row in compare_summaries(before, after).tasks}

@@ -46,6 +46,17 @@ def test_an_edited_notebook_is_named_and_its_dependants_follow(built, monkeypatc
     notebook.write_text(notebook.read_text() + "\nprint('edited')\n", encoding="utf-8")
     lines = status_lines(built, monkeypatch, capsys, "status", "--profile", "quick")
     assert lines["produce"] == "will run: notebook edited"
+    # consume's own inputs are as they were: it re-runs only if what it read of produce moves.
+    assert lines["consume"] == (
+        "may run: produce runs first; this re-runs only if the files it read there "
+        "(1 of produce's) change"
+    )
+    # A stored run without a read trace (from before reads were traced) simply follows.
+    store = BuildStore.for_profile(built.build_dir, "quick")
+    record = store.completed_record("consume")
+    del record["reads"]
+    (store.task_dir("consume") / "task.json").write_text(json.dumps(record))
+    lines = status_lines(built, monkeypatch, capsys, "status", "--profile", "quick")
     assert lines["consume"] == "will run: upstream task changed (produce)"
 
 

@@ -15,9 +15,9 @@ import lazy_artist
 from lazy_artist.methods.algorithms import build_algorithm, get_algorithm_class
 from lazy_artist.methods.executor import RunRequest, fit_many
 from lazy_artist.methods.grid import plan_runs, run_bias_sweep, run_grid, sweep_canvases
-from lazy_artist.methods.memo import RunMemo
+from lazy_artist.methods.memo import RunMemo, payload_key
 from lazy_artist.methods.recipes import RECIPES
-from lazy_artist.methods.run_parts import PARTS_DIR, KeyParts, parts_key, read_sidecars
+from lazy_artist.methods.run_parts import PARTS_DIR, KeyParts, read_sidecars
 from lazy_artist.methods.run_plan import (
     CACHED,
     CHANGED,
@@ -68,7 +68,7 @@ def test_the_recorded_parts_hash_to_the_memo_key(canvas, trained_memo):
         )
         options = {"epochs": 1, "seed": 0, "device": "cpu", "precision": RECIPE.precision}
         parts = KeyParts().parts(algorithm, canvas, **options)
-        assert parts_key(parts) == memo.key(algorithm, canvas, **options)
+        assert payload_key(parts) == memo.key(algorithm, canvas, **options)
     # The executor wrote one sidecar per entry, named by the entry's key.
     entries = {p.name for p in trained_memo.glob("[0-9a-f][0-9a-f]/*")}
     sidecars = read_sidecars(trained_memo)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lazy_artist import readtrace
 from lazy_artist.builder import cache
 from lazy_artist.builder.changes import key_inputs
 from lazy_artist.builder.datasets import data_identity
@@ -26,8 +27,14 @@ from lazy_artist.builder.project import Project
 from lazy_artist.builder.provenance import collect_provenance
 from lazy_artist.builder.runner import NotebookFailure, run_notebook
 from lazy_artist.builder.schedule import check_tasks_at_once, schedule
-from lazy_artist.builder.store import EXECUTED_NOTEBOOK, BuildStore
+from lazy_artist.builder.store import EXECUTED_NOTEBOOK, OUTPUTS_FIELD, BuildStore
 from lazy_artist.builder.tasks import MEMO_PARAM, RETRAIN_PARAM, Task, TaskGraph
+from lazy_artist.builder.upstream import (
+    READS_FIELD,
+    reads_by_upstream,
+    recorded_reads,
+    upstream_identity,
+)
 from lazy_artist.results import RESULTS_FILE
 from lazy_artist.runtime import resolve_device
 
@@ -124,23 +131,41 @@ def build(
     kernel = ensure_kernel(project.build_dir / ".jupyter")
 
     outcomes: dict[str, TaskOutcome] = {}
+    parts_by_task: dict[str, dict[str, Any]] = {}
     data_reported: set[str] = set()
     stop = False
+
+    def upstream_identities(task: Task, reads: Callable[[str], list[str] | None]) -> dict[str, str]:
+        """Per dependency (settled already): its identity for ``task`` given what was read."""
+        ids = {}
+        for dep in task.depends:
+            record = store.completed_record(dep) if outcomes[dep].status in USABLE else None
+            ids[dep] = upstream_identity(
+                outcomes[dep].key or "", (record or {}).get(OUTPUTS_FIELD), reads(dep)
+            )
+        return ids
+
+    def rekey(task: Task, reads: dict[str, list[str]]) -> tuple[str, dict[str, Any]]:
+        """The key and key inputs of a run that read ``reads``: what the next build compares."""
+        parts = {**parts_by_task[task.name], "upstream_ids": upstream_identities(task, reads.get)}
+        return cache.task_key(**parts), key_inputs(**parts)
 
     def decide(task: Task) -> bool:
         """Key the task and settle it (cached, blocked, failed on data, not selected); True
         when it is to run. Its dependencies are settled already."""
         nonlocal stop
-        upstream_keys = {dep: outcomes[dep].key or "" for dep in task.depends}
+        stored = store.completed_record(task.name, warn=say)
+        # Each upstream as the stored run saw it: the files it read there (builder/upstream.py).
+        upstream_ids = upstream_identities(task, lambda dep: recorded_reads(stored, dep))
         key_parts = task_key_parts(
-            project, task, params[task.name], upstream_keys, data_ids, versions, devices
+            project, task, params[task.name], upstream_ids, data_ids, versions, devices
         )
+        parts_by_task[task.name] = key_parts
         key = cache.task_key(**key_parts)
         outcome = TaskOutcome(task.name, task.title, NOT_RUN, key=key, params=params[task.name])
         # Digests of each input, so the next build's changes section can say why a task re-ran.
         outcome.key_inputs = key_inputs(**key_parts)
         outcomes[task.name] = outcome
-        stored = store.completed_record(task.name, warn=say)
         reusable = stored is not None and stored.get("key") == key
         if reusable and task.name not in forced:
             damage = store.verify(task.name, stored)
@@ -194,6 +219,7 @@ def build(
             say,
             retrain,
             timeout_s,
+            rekey=lambda reads: rekey(task, reads),
         )
 
     def started_task(task: Task, running: list[str]) -> None:
@@ -312,7 +338,7 @@ def task_key_parts(
     project: Project,
     task: Task,
     params: dict[str, Any],
-    upstream_keys: dict[str, str],
+    upstream_ids: dict[str, str],
     data_ids: dict[str, str],
     versions: dict[str, str],
     devices: dict[str, str],
@@ -323,7 +349,7 @@ def task_key_parts(
     return cache.key_parts(
         notebook_text=notebook.read_text(encoding="utf-8") if notebook.exists() else "",
         params=task.key_params(params),
-        upstream_keys=upstream_keys,
+        upstream_ids=upstream_ids,
         data_identity={name: data_ids.get(name, "") for name in task.datasets},
         versions=versions,
         device=devices[task.name],
@@ -358,14 +384,30 @@ def data_identities(
 
 
 def _run_task(
-    project, store, profile, name, outcome, outcomes, kernel, stream, say, retrain, timeout_s=None
+    project,
+    store,
+    profile,
+    name,
+    outcome,
+    outcomes,
+    kernel,
+    stream,
+    say,
+    retrain,
+    timeout_s=None,
+    rekey=None,
 ) -> None:
+    """Run one task's notebook into staging and commit it. ``rekey(reads)`` gives the key of
+    the run from the upstream files it read (traced in its kernel and workers)."""
     task = project.graph[name]
     staging = store.fresh_staging(name)
+    upstream_dirs = {dep: str(Path(outcomes[dep].task_dir).resolve()) for dep in task.depends}
+    trace = staging.parent / f"{name}.reads"
+    trace.unlink(missing_ok=True)
     injected = {
         **outcome.params,
         "output_dir": str(staging.resolve()),
-        "upstream": {dep: str(Path(outcomes[dep].task_dir).resolve()) for dep in task.depends},
+        "upstream": upstream_dirs,
         "profile": profile,  # the checked name, not the build folder's
     }
     if task.memo:
@@ -383,6 +425,7 @@ def _run_task(
             output_name=EXECUTED_NOTEBOOK,
             stream=stream,
             timeout_s=timeout_s,
+            kernel_args=readtrace.kernel_arguments(str(trace), upstream_dirs.values()),
         )
         if not (staging / RESULTS_FILE).exists():
             raise NotebookFailure(
@@ -395,12 +438,17 @@ def _run_task(
         store.discard_staging()  # Ctrl-C: the half run goes, the last committed result stays
         raise
     except NotebookFailure as failure:
+        trace.unlink(missing_ok=True)
         outcome.runtime_s = round(time.perf_counter() - started, 3)
         outcome.status, outcome.error = FAILED, failure.as_dict()
         outcome.failed_dir = str(store.record_failure(name, failure.as_dict()))
         say(f"{name}: FAILED after {outcome.runtime_s:.1f}s: {failure}")
         return
     outcome.runtime_s = round(time.perf_counter() - started, 3)
+    reads = reads_by_upstream(readtrace.read_log(trace), upstream_dirs)
+    trace.unlink(missing_ok=True)
+    if rekey is not None:
+        outcome.key, outcome.key_inputs = rekey(reads)
     record = {
         "task": name,
         "key": outcome.key,
@@ -411,6 +459,7 @@ def _run_task(
         "notebook": task.notebook,
         # What the key was made of, so that `status` can say which input changed since.
         "key_inputs": outcome.key_inputs,
+        READS_FIELD: reads,  # what of each upstream the key stands on (builder/upstream.py)
     }
     outcome.task_dir = str(store.commit(name, record))
     outcome.status = COMPLETE

@@ -67,7 +67,7 @@ def key_inputs(
     notebook_text: str,
     params: Mapping[str, Any],
     library: str | Mapping[str, str],
-    upstream_keys: Mapping[str, str],
+    upstream_ids: Mapping[str, str],
     data_identity: Mapping[str, str],
     versions: Mapping[str, str],
     device: str,
@@ -82,7 +82,7 @@ def key_inputs(
         "library": library[:16]
         if isinstance(library, str)
         else {name: digest[:16] for name, digest in sorted(library.items())},
-        "upstream": {name: key[:16] for name, key in sorted(upstream_keys.items())},
+        "upstream": {name: key[:16] for name, key in sorted(upstream_ids.items())},
         "data": {name: ident[:16] for name, ident in sorted(data_identity.items())},
         "versions": dict(sorted(versions.items())),
         "device": device,

@@ -19,7 +19,9 @@ def ensure_kernel(jupyter_dir: Path) -> str:
     spec_dir = jupyter_dir / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        # The launcher runs ipykernel as ipykernel_launcher does, tracing upstream reads first
+        # when the builder passes --trace-log/--trace-root (lazy_artist.readtrace).
+        "argv": [sys.executable, "-m", "lazy_artist.readtrace", "-f", "{connection_file}"],
         "display_name": "lazy-artist (builder interpreter)",
         "language": "python",
         "env": {"MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"},

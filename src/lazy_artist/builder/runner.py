@@ -98,9 +98,11 @@ def run_notebook(
     output_name: str,
     stream: bool = True,
     timeout_s: float | None = None,
+    kernel_args: list[str] | None = None,
 ) -> Path:
     """Execute the notebook into ``staging/output_name``; raise :class:`NotebookFailure` on error,
-    and when a cell runs longer than ``timeout_s`` (None: no limit; the kernel is stopped)."""
+    and when a cell runs longer than ``timeout_s`` (None: no limit; the kernel is stopped).
+    ``kernel_args`` go to the kernel's launcher (the read trace, :mod:`lazy_artist.readtrace`)."""
     source = to_ipynb(notebook_path, staging / SOURCE_NOTEBOOK)
     executed = staging / output_name
     logger = logging.getLogger("papermill")
@@ -121,6 +123,7 @@ def run_notebook(
             report_mode=False,
             # nbclient's per-cell limit: a hung cell fails its task instead of holding the build.
             execution_timeout=None if timeout_s is None else max(1, round(timeout_s)),
+            extra_arguments=list(kernel_args or ()),
         )
     except CellTimeoutError:
         cell = _running_cell(executed)

@@ -9,9 +9,9 @@ digest, hparams, recipe, canvas digest, torch version, device type, precision) a
 A planned run whose key has no entry is compared with the sidecars of the same method,
 backbone, seed and bias: the components that differ are why it retrains.
 
-:func:`key_parts` rebuilds ``RunMemo.key``'s payload from public digests; :func:`parts_key`
-hashes it the same way, and a sidecar is written only when that hash names the stored entry,
-so a sidecar can never describe another key (tests compare both with ``RunMemo.key``).
+:func:`key_parts` rebuilds ``RunMemo.key``'s payload from public digests;
+:func:`~lazy_artist.methods.memo.payload_key` hashes it the same way, and a sidecar is
+written only when that hash names the stored entry, so a sidecar can never describe another key (tests compare both with ``RunMemo.key``).
 """
 
 from __future__ import annotations
@@ -94,11 +94,6 @@ class KeyParts:
         return held[1]
 
 
-def parts_key(parts: Mapping[str, Any]) -> str:
-    """The memo key of ``parts`` (:func:`~lazy_artist.methods.memo.payload_key`)."""
-    return payload_key(parts)
-
-
 def plain(parts: Mapping[str, Any]) -> dict[str, Any]:
     """``parts`` as its JSON form (what a sidecar holds), so stored and fresh compare equal."""
     return json.loads(json.dumps(dict(parts), sort_keys=True, default=str))
@@ -121,7 +116,7 @@ def record_parts(
     loaded under) or when no complete entry has their key."""
     if memo is None or not memo.enabled or memo.directory is None:
         return None
-    key = parts_key(parts)
+    key = payload_key(parts)
     if (expected_key and expected_key != key) or not entry_complete(memo, key):
         return None
     path = sidecar_path(memo.directory, key)

@@ -31,7 +31,14 @@ from lazy_artist.methods.grid import (
     plan_runs,
     sweep_canvases,
 )
-from lazy_artist.methods.memo import HASHES_FILE, KEY_FILE, RESULT_FILE, RETRAIN_ALL, RunMemo
+from lazy_artist.methods.memo import (
+    HASHES_FILE,
+    KEY_FILE,
+    RESULT_FILE,
+    RETRAIN_ALL,
+    RunMemo,
+    payload_key,
+)
 from lazy_artist.methods.ranking import BEST, resolve_method_names, sweep_method_names
 from lazy_artist.methods.recipes import Recipe, resolve_recipes
 from lazy_artist.methods.run import _recipe_kwargs  # the build's own recipe -> hparams mapping
@@ -39,7 +46,6 @@ from lazy_artist.methods.run_parts import (
     PARTS_DIR,
     KeyParts,
     entry_complete,
-    parts_key,
     plain,
     read_sidecars,
 )
@@ -126,7 +132,7 @@ class RunPlanner:
         if run.canvas_digest is None and callable(run.canvas):
             run.canvas = run.canvas()
         ours = self._parts(run)
-        key = parts_key(ours)
+        key = payload_key(ours)
         if entry_complete(self.memo, key):
             damage = _damage(self.memo.entry(key))
             if damage:
