@@ -6,9 +6,10 @@ import os
 import platform
 import subprocess
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from lazy_artist.builder.cache import package_versions
 
 REPORTED_PACKAGES = (
     "torch",
@@ -58,12 +59,7 @@ def collect_provenance(
     devices: dict[str, str],
     versions: dict[str, str],
 ) -> dict[str, Any]:
-    packages = {"python": platform.python_version()}
-    for name in REPORTED_PACKAGES:
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = "not installed"
+    packages = {"python": platform.python_version(), **package_versions(REPORTED_PACKAGES)}
     return {
         "git": git_state(root),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
