@@ -273,3 +273,14 @@ def colour_probe_heatmap(shares: np.ndarray, follows: np.ndarray) -> Figure:
     _swatch_ticklabels(ax, "y")
     fig.tight_layout()
     return fig
+
+
+_NAME_PALETTE = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("Dark2").colors)
+
+
+def name_colour(name: str, order: Sequence[str] = ()) -> tuple[float, float, float]:
+    """A fixed colour for ``name``: its place in ``order``, else a digest of its letters (so a
+    figure's colours never depend on which names it happens to show)."""
+    names = list(order)
+    position = names.index(name) if name in names else len(names) + sum(map(ord, name))
+    return _NAME_PALETTE[position % len(_NAME_PALETTE)]

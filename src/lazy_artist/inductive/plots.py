@@ -8,8 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from lazy_artist.methods.figures import model_colour
-from lazy_artist.plots import PAGE_WIDTH_IN, plt
+from lazy_artist.plots import PAGE_WIDTH_IN, name_colour, plt
 
 VARIANT_STYLE = {"clean": "-", "scrambled": "--"}
 
@@ -56,7 +55,7 @@ def accuracy_bars(accuracy: Mapping[str, Mapping[str, Mapping[str, float]]]) -> 
                     x,
                     value,
                     width * 0.95,
-                    color=model_colour(arch),
+                    color=name_colour(arch),
                     hatch="//" if variant == "scrambled" else None,
                     edgecolor="white" if variant == "scrambled" else None,
                     alpha=1.0 if variant == "clean" else 0.75,
@@ -93,7 +92,7 @@ def fgsm_curves(
                     VARIANT_STYLE[variant],
                     marker="o",
                     markersize=3,
-                    color=model_colour(arch),
+                    color=name_colour(arch),
                     label=f"{arch}, {variant}",
                 )
         ax.set_title(dataset)

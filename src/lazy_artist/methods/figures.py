@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from lazy_artist.methods.algorithms import ALGORITHMS
-from lazy_artist.plots import PAGE_WIDTH_IN
+from lazy_artist.plots import PAGE_WIDTH_IN, name_colour
 
 
 def bias_sweep_intervals(sweep: Mapping[str, Any]) -> Figure:
@@ -77,15 +77,10 @@ def per_colour_table(per_colour: Mapping[str, Sequence[Mapping[str, Any]]]) -> l
     ]
 
 
-# One colour per model, the same in every figure: by registry order, so it never depends on
-# which methods a run happened to include.
-_MODEL_PALETTE = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("Dark2").colors)
-
-
 def model_colour(name: str) -> tuple[float, float, float]:
-    order = list(ALGORITHMS)
-    position = order.index(name) if name in order else len(order) + sum(map(ord, name))
-    return _MODEL_PALETTE[position % len(_MODEL_PALETTE)]
+    """One colour per method, the same in every figure: by registry order, so it never depends
+    on which methods a run happened to include."""
+    return name_colour(name, list(ALGORITHMS))
 
 
 def method_learning_curves(histories: dict[str, list[list[dict[str, float]]]]) -> Figure:
