@@ -4,10 +4,11 @@ copy of the weights then."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
-from lazy_artist.loop import epoch_batches, run_epochs
+from lazy_artist.loop import epoch_batches, refuse_hard_test, run_epochs, selection_rule_text
 
 
 def _run(scores_by_epoch, evaluated=lambda epoch: True, epochs=4):
@@ -65,3 +66,24 @@ def test_epoch_means_weight_the_steps_contributions_and_batches_follow_the_gener
     expected = [b.tolist() for _ in range(2) for b in epoch_batches(10, 4, generator)]
     assert seen == expected and [len(b) for b in seen[:3]] == [4, 4, 2]
     assert result.train_seconds >= 0 and all("seconds" in row for row in result.history)
+
+
+@pytest.mark.parametrize("splits", [["hard_test"], ["val", "Hard_Test"]])
+def test_a_rule_naming_the_hard_test_is_refused_with_what_was_asked(splits):
+    with pytest.raises(ValueError, match=r"select_on='x'.*hard test set must never"):
+        refuse_hard_test(splits, "select_on='x'")
+
+
+def test_validation_splits_pass_the_hard_test_guard():
+    refuse_hard_test(["val", "conflict_val"], "selection")  # no error
+
+
+def test_one_sentence_per_rule_for_both_trainers():
+    assert selection_rule_text(["val"]) == (
+        "epoch with the highest accuracy on 'val' (earliest on ties); "
+        "the hard test set is never used for selection"
+    )
+    assert selection_rule_text(("val", "conflict_val")).startswith(
+        "epoch with the highest mean accuracy on 'val' and 'conflict_val'"
+    )
+    assert selection_rule_text(["val"], every_epoch=False).startswith("last epoch")

@@ -15,7 +15,7 @@ import copy
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,22 @@ class LoopResult:
     history: list[dict[str, Any]]  # per epoch: epoch, losses (means), seconds, the scores
     kept: dict[str, Kept]  # per rule; only evaluated epochs compete
     train_seconds: float  # time in the steps only
+
+
+def refuse_hard_test(splits: Sequence[str], what: str) -> None:
+    """Stop a selection rule that names the hard test set before any training starts."""
+    if any("hard" in split.lower() for split in splits):
+        raise ValueError(f"{what}: the hard test set must never be used for selection")
+
+
+def selection_rule_text(splits: Sequence[str], every_epoch: bool = True) -> str:
+    """The selection rule in words, as results and the report state it."""
+    never = "the hard test set is never used for selection"
+    if not every_epoch:
+        return f"last epoch (no per-epoch evaluation); {never}"
+    what = " and ".join(f"'{split}'" for split in splits)
+    mean = "mean accuracy on" if len(splits) > 1 else "accuracy on"
+    return f"epoch with the highest {mean} {what} (earliest on ties); {never}"
 
 
 def epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:

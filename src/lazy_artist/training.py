@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lazy_artist.loop import run_epochs
+from lazy_artist.loop import refuse_hard_test, run_epochs, selection_rule_text
 from lazy_artist.precision import autocast, channels_last, channels_last_module, check_precision
 
 ArrayPair = tuple[Any, Any]  # (images, labels) as numpy arrays or tensors
@@ -65,13 +65,6 @@ class TrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def selection_rule_text(select_on: str) -> str:
-    return (
-        f"epoch with the highest accuracy on '{select_on}' (earliest on ties); "
-        "the hard test set is never used for selection"
-    )
-
-
 def train_classifier(
     model: nn.Module,
     train: ArrayPair,
@@ -93,10 +86,7 @@ def train_classifier(
     the weights at the end of training (less epoch-to-epoch noise in the selection score).
     ``precision="bf16"`` runs the forward passes under bfloat16 autocast (see
     :mod:`lazy_artist.precision`); the loop holds the weights channels-last either way."""
-    if "hard" in select_on.lower():
-        raise ValueError(
-            f"select_on={select_on!r}: the hard test set must never be used for selection"
-        )
+    refuse_hard_test([select_on], f"select_on={select_on!r}")
     if select_on not in eval_sets:
         raise ValueError(f"select_on={select_on!r} is not one of the eval sets {sorted(eval_sets)}")
     if schedule not in ("constant", "cosine"):
@@ -171,7 +161,7 @@ def train_classifier(
         model=model,
         history=history,
         selected_epoch=best.epoch,
-        selection_rule=selection_rule_text(select_on),
+        selection_rule=selection_rule_text([select_on]),
         selected_score=best.score,
         seconds=time.perf_counter() - started,
     )

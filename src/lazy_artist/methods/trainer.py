@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from lazy_artist.data.canvas import BG_RANGE, Canvas, CanvasSplit
-from lazy_artist.loop import run_epochs
+from lazy_artist.loop import refuse_hard_test, run_epochs, selection_rule_text
 from lazy_artist.methods.algorithms import INPUT_KINDS, Algorithm, Batch, get_algorithm_class
 from lazy_artist.methods.selection import RULES
 from lazy_artist.metrics import accuracy
@@ -67,10 +67,7 @@ class MethodResult:
 def parse_selection(selection: str) -> tuple[str, ...]:
     """Validation splits whose mean accuracy picks the epoch; any "hard" split is refused."""
     splits = tuple(part.strip() for part in str(selection).split("+"))
-    if any("hard" in part.lower() for part in splits):
-        raise ValueError(
-            f"selection={selection!r}: the hard test set must never be used for selection"
-        )
+    refuse_hard_test(splits, f"selection={selection!r}")
     bad = [part for part in splits if part not in SELECTION_SPLITS]
     if bad:
         raise ValueError(
@@ -78,17 +75,6 @@ def parse_selection(selection: str) -> tuple[str, ...]:
             f"splits {' / '.join(SELECTION_SPLITS)} joined by '+', e.g. {DEFAULT_SELECTION!r}"
         )
     return splits
-
-
-def selection_rule_text(splits: tuple[str, ...], every_epoch: bool = True) -> str:
-    if not every_epoch:
-        return "last epoch (no per-epoch evaluation); the hard test set is never used for selection"
-    what = " and ".join(f"'{s}'" for s in splits)
-    mean = "mean accuracy on" if len(splits) > 1 else "accuracy on"
-    return (
-        f"epoch with the highest {mean} {what} (earliest on ties); the hard test set is "
-        "recorded for learning curves only, never used for selection"
-    )
 
 
 def selection_score(row: dict[str, Any], splits: tuple[str, ...]) -> float:
