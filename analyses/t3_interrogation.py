@@ -32,7 +32,7 @@ seed = 0
 device = "auto"
 data_root = "data"
 backbones = "all"  # the T4 backbones compared (each: ERM vs its best debiasing method)
-n_seeds = None  # seeds per backbone: None = every seed T4 trained (full 3, quick 1)
+n_seeds = None  # seeds per backbone: None means every seed T4 trained (full 3, quick 1)
 split = "hard_test"  # digits painted twice (aligned, conflicting); measured on, never selected on
 n_images = 1000  # pairs for the attention ratio
 gradcam_digits = [0, 1, 3, 7]  # one aligned and one conflicting image each in the grid

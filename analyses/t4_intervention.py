@@ -18,7 +18,7 @@ device = "auto"
 data_root = "data"
 methods = "all"  # "all" or comma-separated registry names, e.g. "erm,cf_invar"
 hparams = {}  # per-method overrides of the method's own hparams, e.g. {"cf_invar": {"lambda_cf": 2.0}}
-n_draws = 1  # hparam draws per method (draw 0 = defaults; DomainBed style), chosen on validation
+n_draws = 1  # hparam draws per method (draw 0: the defaults; DomainBed style), chosen on val
 tuned = "committed"  # "committed": lazy_artist.methods.tuned; "none": this build's own draws choose
 tune_seed = 1000  # the seed every draw trains on (none of the reported seeds)
 backbones = "cheater_cnn,lenet_cnn"  # each trained with its recipe (lazy_artist.methods.recipes)
@@ -28,7 +28,7 @@ n_seeds = 3  # seeds seed, seed+1, ...
 bias_sweep = [0.95, 0.98, 0.99, 0.995]  # bias fractions of the training canvas in the sweep
 sweep_methods = "erm,gray_oracle,best"  # "best": the winner on sweep_backbone (oracle-style)
 sweep_backbone = "lenet_cnn"  # the backbone the bias sweep trains on
-sweep_seeds = 3  # seeds per sweep point (the interval needs >= 2)
+sweep_seeds = 3  # seeds per sweep point (the interval needs at least 2)
 cheater_backbone = "cheater_cnn"  # where "ERM stays the cheater" is the absolute criterion
 max_erm_hard_acc = 0.30  # expected finding: ERM's hard accuracy on cheater_backbone at most this
 best_backbone = "lenet_cnn"  # where the best method must read shape
@@ -39,7 +39,7 @@ oracle_tolerance = 0.01  # the oracle is the ceiling, within this margin
 min_converged_easy_val = 0.9  # a run below this on easy validation did not train (flagged)
 alpha = 0.05  # level of the winner vs runner-up paired test
 standalone_canvas = {"n_train": 6000, "n_val": 1000, "n_test": 2000}  # only without upstream t0
-jobs = 0  # training runs at once: 0 = one per core, 1 = one after another (same numbers)
+jobs = 0  # training runs at once: 0 means one per core, 1 one after another (same numbers)
 executor = "auto"  # "local" process pool, "ray" (pip install ray), "auto": ray if RAY_ADDRESS
 
 # %%

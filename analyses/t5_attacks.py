@@ -30,7 +30,7 @@ seed = 0
 device = "auto"
 data_root = "data"
 backbones = "all"  # backbones T4 trained to compare on ("all" or comma-separated)
-n_seeds = None  # matched pairs per backbone: None = every seed T4 trained
+n_seeds = None  # matched pairs per backbone: None means every seed T4 trained
 extra_models = "gray_oracle@lenet_cnn"  # cross-model reference rows ("" for none)
 strength_models = "all"  # convergence on "all" models or the "showcase" ones (first seeds)
 alpha = 0.05  # level of the matched comparison's check

@@ -72,6 +72,22 @@ def test_study_notebooks_declare_every_registered_parameter(task):
     assert set(INJECTED_PARAMS) <= declared
 
 
+@pytest.mark.parametrize("task", list(STUDY_TASKS), ids=lambda task: task.name)
+def test_papermill_reads_every_parameter_of_the_cell(task, caplog):
+    """papermill's own parser (``inspect``) must see each parameter; a line it cannot parse
+    (e.g. an '=' inside the comment) is logged and its parameter reported as unknown."""
+    from papermill.translators import PythonTranslator
+
+    cell = next(
+        cell
+        for cell in jupytext.read(REPO / task.notebook).cells
+        if "parameters" in cell.metadata.get("tags", [])
+    )
+    seen = {parameter.name for parameter in PythonTranslator.inspect(cell)}
+    missing = _parameters_cell(REPO / task.notebook) - seen
+    assert not missing, f"{task.notebook}: papermill cannot parse the lines of {sorted(missing)}"
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
