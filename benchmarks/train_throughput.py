@@ -26,7 +26,8 @@ from _report import emit
 
 from lazy_artist.data.canvas import Canvas, CanvasSplit, build_canvas
 from lazy_artist.data.mnist import MnistArrays
-from lazy_artist.methods import build_algorithm, train_algorithm
+from lazy_artist.methods.algorithms import build_algorithm
+from lazy_artist.methods.trainer import train_algorithm
 from lazy_artist.precision import PRECISIONS, autocast, channels_last
 from lazy_artist.training import configure_threads
 

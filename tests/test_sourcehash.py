@@ -118,3 +118,40 @@ def test_module_digests_name_each_module(package_copy):
     digests = module_digests(paths, package_copy)
     assert set(digests) == {path.relative_to(package_copy).as_posix() for path in paths}
     assert "results.py" in digests
+
+
+def test_imports_under_type_checking_are_not_reached_but_their_else_branch_is(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("heavy", "light", "fallback"):
+        (package / f"{name}.py").write_text("X = 1\n")
+    (package / "user.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "import typing\n"
+        "from pkg import light\n"
+        "if TYPE_CHECKING:\n"
+        "    from pkg.heavy import X\n"
+        "if typing.TYPE_CHECKING:\n"
+        "    import pkg.heavy\n"
+        "else:\n"
+        "    import pkg.fallback\n"
+    )
+    reached = {path.name for path in reachable_modules("import pkg.user\n", package)}
+    assert reached == {"__init__.py", "user.py", "light.py", "fallback.py"}
+
+
+def test_tasks_that_only_load_t4s_models_never_reach_the_methods_code():
+    """Precise invalidation: editing a method's loss may re-run T4 (and, through the files
+    they read, the tasks that load a retrained model), never a task by its library key."""
+    from lazy_artist.study import STUDY_TASKS
+
+    repo = Path(lazy_artist.__file__).resolve().parents[2]
+    root = Path(lazy_artist.__file__).parent
+    method_code = {"methods/algorithms.py", "methods/trainer.py", "methods/hparams.py"}
+    for task in STUDY_TASKS:
+        if task.name == "t4":
+            continue
+        text = (repo / task.notebook).read_text(encoding="utf-8")
+        reached = {path.relative_to(root).as_posix() for path in reachable_modules(text, root)}
+        assert not reached & method_code, f"{task.name} reaches {sorted(reached & method_code)}"

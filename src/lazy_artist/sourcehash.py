@@ -25,6 +25,27 @@ def package_root(package_dir: Path | None) -> Path:
     return Path(package_dir or Path(lazy_artist.__file__).parent)
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``: false whenever the code runs."""
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks: imports there
+    never run, so they cannot change a result (their ``else`` branch does run)."""
+    nodes, pending = [], [tree]
+    while pending:
+        node = pending.pop()
+        nodes.append(node)
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return nodes
+
+
 def _imported_names(source: str, package: str) -> set[str]:
     """Dotted names ``package.x.y`` that ``source`` imports, including ``from package.x import y``
     (``y`` may be a module or an attribute; both candidates are returned, unknown ones dropped)."""
@@ -33,7 +54,7 @@ def _imported_names(source: str, package: str) -> set[str]:
     except SyntaxError:
         return {package}  # unparsable: depend on the package root at least
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

@@ -76,7 +76,7 @@ class ModelName:
 
 def parse_model_name(name: str) -> ModelName:
     """``"cf_invar@lenet_cnn#1:easy_val"`` -> its parts, each checked (clear error otherwise)."""
-    from lazy_artist.methods.algorithms import ALGORITHMS
+    from lazy_artist.methods.names import METHOD_NAMES
     from lazy_artist.methods.recipes import RECIPES
     from lazy_artist.methods.selection import RULES
 
@@ -87,10 +87,10 @@ def parse_model_name(name: str) -> ModelName:
             "e.g. 'cheater', 'best@cheater_cnn', 'cf_invar@lenet_cnn#1'"
         )
     model, backbone, seed, rule = match.group("model", "backbone", "seed", "rule")
-    if model not in (CHEATER, BEST, *ALGORITHMS):
+    if model not in (CHEATER, BEST, *METHOD_NAMES):
         raise ValueError(
             f"unknown model {model!r}: choose from {CHEATER!r}, {BEST!r} or the T4 methods "
-            f"{', '.join(ALGORITHMS)}"
+            f"{', '.join(METHOD_NAMES)}"
         )
     if model == CHEATER and backbone not in (None, CHEATER_BACKBONE):
         raise ValueError(

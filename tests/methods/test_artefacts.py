@@ -2,8 +2,15 @@ import pytest
 import torch
 
 from lazy_artist.methods.algorithms import build_algorithm
-from lazy_artist.methods.artefacts import MethodIndex, load_method
+from lazy_artist.methods.artefacts import (
+    MethodIndex,
+    load_method,
+    load_method_network,
+    save_method_checkpoint,
+)
 from lazy_artist.methods.trainer import MethodResult
+from lazy_artist.models.checkpoints import load_checkpoint
+from tests.methods.test_algorithms import TINY
 
 
 def fake_result(method):
@@ -77,3 +84,41 @@ def test_each_rule_of_a_run_gets_its_own_checkpoint(tmp_path):
 def test_a_missing_index_says_which_task_to_build(tmp_path):
     with pytest.raises(FileNotFoundError, match="build task t4 first"):
         load_method(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["gray_oracle", "dann"])
+def test_method_checkpoint_round_trip(tmp_path, name):
+    algorithm = build_algorithm(name, {"lr": 1e-3}, backbone_kwargs=TINY, seed=1)
+    path = save_method_checkpoint(
+        tmp_path / "model.pt", name, algorithm, algorithm.hparams, {"seed": 1, "selected_epoch": 3}
+    )
+    network, input_kind, meta = load_method_network(path)
+    assert input_kind == algorithm.input_kind
+    assert meta["method"] == name and meta["hparams"]["lr"] == 1e-3 and meta["selected_epoch"] == 3
+    x = torch.rand(4, 1 if input_kind == "gray" else 3, 28, 28)
+    assert torch.equal(network(x), algorithm.network.eval()(x))
+    assert not network.training
+    # A method checkpoint is also an ordinary registry checkpoint for later tasks.
+    assert torch.equal(load_checkpoint(path)(x), network(x))
+
+
+def test_loading_a_plain_checkpoint_is_refused(tmp_path):
+    from lazy_artist.models.checkpoints import save_checkpoint
+
+    algorithm = build_algorithm("erm", backbone_kwargs=TINY)
+    path = save_checkpoint(tmp_path / "plain.pt", "cheater_cnn", algorithm.network)
+    with pytest.raises(ValueError, match="not a method checkpoint"):
+        load_method_network(path)
+
+
+def test_a_checkpoint_without_its_input_kind_or_of_an_unknown_method_is_refused(tmp_path):
+    from lazy_artist.models.checkpoints import save_checkpoint
+
+    algorithm = build_algorithm("erm", backbone_kwargs=TINY)
+    path = save_checkpoint(
+        tmp_path / "old.pt", "cheater_cnn", algorithm.network, extra={"method": "erm"}
+    )
+    with pytest.raises(ValueError, match="input kind None.*rebuild t4"):
+        load_method_network(path)
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        save_method_checkpoint(tmp_path / "x.pt", "nope", algorithm)

@@ -10,13 +10,10 @@ from lazy_artist.methods import trainer
 from lazy_artist.methods.algorithms import build_algorithm
 from lazy_artist.methods.trainer import (
     evaluate,
-    load_method_network,
     parse_selection,
-    save_method_checkpoint,
     selection_score,
     train_algorithm,
 )
-from lazy_artist.models.checkpoints import load_checkpoint
 from tests.methods.test_algorithms import TINY, tiny_canvas
 
 
@@ -135,31 +132,6 @@ def test_evaluate_uses_the_input_kind(canvas):
         evaluate(oracle.network, split, input_kind="colour")
     with pytest.raises(ValueError, match="input_kind"):
         evaluate(oracle, split, input_kind="rgb")
-
-
-@pytest.mark.parametrize("name", ["gray_oracle", "dann"])
-def test_method_checkpoint_round_trip(canvas, tmp_path, name):
-    algorithm = build_algorithm(name, {"lr": 1e-3}, backbone_kwargs=TINY, seed=1)
-    path = save_method_checkpoint(
-        tmp_path / "model.pt", name, algorithm, algorithm.hparams, {"seed": 1, "selected_epoch": 3}
-    )
-    network, input_kind, meta = load_method_network(path)
-    assert input_kind == algorithm.input_kind
-    assert meta["method"] == name and meta["hparams"]["lr"] == 1e-3 and meta["selected_epoch"] == 3
-    x = torch.rand(4, 1 if input_kind == "gray" else 3, 28, 28)
-    assert torch.equal(network(x), algorithm.network.eval()(x))
-    assert not network.training
-    # A method checkpoint is also an ordinary registry checkpoint for later tasks.
-    assert torch.equal(load_checkpoint(path)(x), network(x))
-
-
-def test_loading_a_plain_checkpoint_is_refused(tmp_path):
-    from lazy_artist.models.checkpoints import save_checkpoint
-
-    algorithm = build_algorithm("erm", backbone_kwargs=TINY)
-    path = save_checkpoint(tmp_path / "plain.pt", "cheater_cnn", algorithm.network)
-    with pytest.raises(ValueError, match="not a method checkpoint"):
-        load_method_network(path)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])

@@ -1,39 +1,6 @@
-"""T4's debiasing methods: a registry of algorithms, their hyper-parameters, and their trainer."""
+"""T4's debiasing methods: a registry of algorithms (``algorithms``), their hyper-parameters
+(``hparams``), their trainer (``trainer``) and the artefacts later tasks load (``artefacts``).
 
-from lazy_artist.methods.algorithms import (
-    ALGORITHMS,
-    Algorithm,
-    Batch,
-    build_algorithm,
-    get_algorithm_class,
-)
-from lazy_artist.methods.hparams import (
-    COMMON_HPARAMS,
-    DEFAULT_HPARAMS,
-    hparams_for,
-    random_hparams,
-)
-from lazy_artist.methods.trainer import (
-    MethodResult,
-    evaluate,
-    load_method_network,
-    save_method_checkpoint,
-    train_algorithm,
-)
-
-__all__ = [
-    "ALGORITHMS",
-    "COMMON_HPARAMS",
-    "DEFAULT_HPARAMS",
-    "Algorithm",
-    "Batch",
-    "MethodResult",
-    "build_algorithm",
-    "evaluate",
-    "get_algorithm_class",
-    "hparams_for",
-    "load_method_network",
-    "random_hparams",
-    "save_method_checkpoint",
-    "train_algorithm",
-]
+Deliberately empty: importing any submodule runs this file, and a later task that only loads
+T4's models must not reach the methods' code (see :mod:`lazy_artist.methods.names`).
+"""

@@ -31,10 +31,10 @@ from lazy_artist.methods.counterfactual import (
     stroke_mask,
 )
 from lazy_artist.methods.hparams import hparams_for
+from lazy_artist.methods.names import check_registry
 from lazy_artist.models import build_model
 
 N_CLASSES = 10
-INPUT_KINDS = ("colour", "gray")
 
 
 @dataclass
@@ -713,6 +713,7 @@ class LfF(Algorithm):
 
 
 ALGORITHMS: list[str] = list(_REGISTRY)
+check_registry(tuple(ALGORITHMS))  # later tasks read the names from methods/names.py
 
 
 def get_algorithm_class(name: str) -> type[Algorithm]:

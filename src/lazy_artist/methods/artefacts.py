@@ -9,20 +9,67 @@ validation split, never on the hard test set).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from lazy_artist.fileio import atomic_write_json, read_json
-from lazy_artist.methods.algorithms import Algorithm
+from lazy_artist.methods.names import INPUT_KINDS, METHOD_NAMES
 from lazy_artist.methods.ranking import BEST
 from lazy_artist.methods.selection import RULES, check_rule
-from lazy_artist.methods.trainer import MethodResult, load_method_network, save_method_checkpoint
+from lazy_artist.models.checkpoints import checkpoint_extra, load_checkpoint, save_checkpoint
+
+if TYPE_CHECKING:  # types only: a task that loads T4's models never reaches the methods' code
+    from lazy_artist.methods.algorithms import Algorithm
+    from lazy_artist.methods.trainer import MethodResult
 
 INDEX_FILE = "index.json"
 MODELS_DIR = "models"
 BEST_RULE = "conflict_val"  # ``best`` means the winner under oracle-style selection
+
+
+def save_method_checkpoint(
+    path: str | Path,
+    method: str,
+    algorithm: Algorithm,
+    hparams: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Save ``algorithm.network`` as a registry checkpoint (also readable by
+    :func:`lazy_artist.models.checkpoints.load_checkpoint`) with the method, its input kind and
+    hparams."""
+    if method not in METHOD_NAMES:  # fails now, not when a later task loads it
+        raise ValueError(f"unknown method {method!r}; known methods: {', '.join(METHOD_NAMES)}")
+    meta = {
+        "method": method,
+        "input_kind": algorithm.input_kind,
+        "hparams": dict(hparams if hparams is not None else algorithm.hparams),
+        **(extra or {}),
+    }
+    return save_checkpoint(
+        path,
+        algorithm.backbone,
+        algorithm.network,
+        extra=meta,
+        model_kwargs=algorithm.backbone_kwargs,
+    )
+
+
+def load_method_network(
+    path: str | Path, device: torch.device | str = "cpu"
+) -> tuple[nn.Module, str, dict[str, Any]]:
+    """(network in eval mode, its input kind "colour"/"gray", the stored metadata); the input
+    kind is the one the checkpoint stored, so loading needs no method code."""
+    meta = checkpoint_extra(path)
+    if "method" not in meta:
+        raise ValueError(f"{path} is not a method checkpoint (no 'method' in its metadata)")
+    if meta.get("input_kind") not in INPUT_KINDS:
+        raise ValueError(
+            f"{path}: input kind {meta.get('input_kind')!r} is not one of {INPUT_KINDS}; "
+            "rebuild t4 (its checkpoints predate stored input kinds)"
+        )
+    return load_checkpoint(path, device=device), meta["input_kind"], meta
 
 
 class MethodIndex:
@@ -190,4 +237,14 @@ def load_method(
     return network, input_kind, {**meta, **{k: found[k] for k in ("backbone", "seed", "rule")}}
 
 
-__all__ = ["BEST", "BEST_RULE", "RULES", "MethodIndex", "load_method", "read_index", "resolve"]
+__all__ = [
+    "BEST",
+    "BEST_RULE",
+    "RULES",
+    "MethodIndex",
+    "load_method",
+    "load_method_network",
+    "read_index",
+    "resolve",
+    "save_method_checkpoint",
+]

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from lazy_artist.methods.algorithms import ALGORITHMS
+from lazy_artist.methods.names import METHOD_NAMES
 from lazy_artist.plots import PAGE_WIDTH_IN, name_colour
 
 
@@ -80,7 +80,7 @@ def per_colour_table(per_colour: Mapping[str, Sequence[Mapping[str, Any]]]) -> l
 def model_colour(name: str) -> tuple[float, float, float]:
     """One colour per method, the same in every figure: by registry order, so it never depends
     on which methods a run happened to include."""
-    return name_colour(name, list(ALGORITHMS))
+    return name_colour(name, list(METHOD_NAMES))
 
 
 def method_learning_curves(histories: dict[str, list[list[dict[str, float]]]]) -> Figure:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from lazy_artist.methods.names import METHOD_NAMES
+
 # The one name for "the winner" (here in a list of method names, in artefacts.py a checkpoint to
 # load); defined here, where the winner is chosen (best_method).
 BEST = "best"
@@ -15,16 +17,14 @@ BEST = "best"
 
 def resolve_method_names(methods: str) -> list[str]:
     """``"all"`` -> every registered method; else comma-separated names, each checked."""
-    from lazy_artist.methods.algorithms import ALGORITHMS
-
     if methods.strip() == "all":
-        return list(ALGORITHMS)
+        return list(METHOD_NAMES)
     names = [name.strip() for name in methods.split(",") if name.strip()]
-    unknown = [name for name in names if name not in ALGORITHMS]
+    unknown = [name for name in names if name not in METHOD_NAMES]
     if unknown or not names:
         raise ValueError(
             f"unknown method(s) {', '.join(map(repr, unknown)) or '(none given)'}: "
-            f"choose from {', '.join(ALGORITHMS)} or 'all'"
+            f"choose from {', '.join(METHOD_NAMES)} or 'all'"
         )
     return names
 

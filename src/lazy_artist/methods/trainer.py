@@ -12,7 +12,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,10 +20,10 @@ from torch import nn
 
 from lazy_artist.data.canvas import BG_RANGE, Canvas, CanvasSplit
 from lazy_artist.loop import refuse_hard_test, run_epochs, selection_rule_text
-from lazy_artist.methods.algorithms import INPUT_KINDS, Algorithm, Batch, get_algorithm_class
+from lazy_artist.methods.algorithms import Algorithm, Batch
+from lazy_artist.methods.names import INPUT_KINDS
 from lazy_artist.methods.selection import RULES
 from lazy_artist.metrics import accuracy
-from lazy_artist.models.checkpoints import checkpoint_extra, load_checkpoint, save_checkpoint
 from lazy_artist.precision import (
     TRAINING_PRECISION,
     autocast,
@@ -226,39 +225,3 @@ def train_algorithm(
         extra={"precision": precision, "backward_passes": algorithm.backward_passes},
         selections=selections,
     )
-
-
-def save_method_checkpoint(
-    path: str | Path,
-    method: str,
-    algorithm: Algorithm,
-    hparams: dict[str, Any] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Path:
-    """Save ``algorithm.network`` as a registry checkpoint (also readable by
-    :func:`lazy_artist.models.checkpoints.load_checkpoint`) with the method, its input kind and hparams."""
-    get_algorithm_class(method)  # an unknown name fails now, not when a later task loads it
-    meta = {
-        "method": method,
-        "input_kind": algorithm.input_kind,
-        "hparams": dict(hparams if hparams is not None else algorithm.hparams),
-        **(extra or {}),
-    }
-    return save_checkpoint(
-        path,
-        algorithm.backbone,
-        algorithm.network,
-        extra=meta,
-        model_kwargs=algorithm.backbone_kwargs,
-    )
-
-
-def load_method_network(
-    path: str | Path, device: torch.device | str = "cpu"
-) -> tuple[nn.Module, str, dict[str, Any]]:
-    """(network in eval mode, its input kind "colour"/"gray", the stored metadata)."""
-    meta = checkpoint_extra(path)
-    if "method" not in meta:
-        raise ValueError(f"{path} is not a method checkpoint (no 'method' in its metadata)")
-    input_kind = get_algorithm_class(meta["method"]).input_kind
-    return load_checkpoint(path, device=device), input_kind, meta

@@ -69,9 +69,9 @@ def validate_classifier(params: dict[str, Any]) -> None:
 def validate_intervention(params: dict[str, Any]) -> None:
     """T4: methods and their own hparams, the backbones and their recipes, the backbones the
     expected findings apply on, the tuning mode with its draws and seed, the executor."""
-    from lazy_artist.methods.algorithms import ALGORITHMS
     from lazy_artist.methods.executor import check_executor
     from lazy_artist.methods.hparams import hparams_for
+    from lazy_artist.methods.names import METHOD_NAMES
     from lazy_artist.methods.ranking import BEST, resolve_method_names
     from lazy_artist.methods.recipes import check_method_hparams, parse_backbones, resolve_recipes
 
@@ -105,9 +105,9 @@ def validate_intervention(params: dict[str, Any]) -> None:
             "be chosen on a seed the tables do not report"
         )
     for method in (part.strip() for part in params["sweep_methods"].split(",")):
-        if method and method != BEST and method not in ALGORITHMS:
+        if method and method != BEST and method not in METHOD_NAMES:
             raise ValueError(
-                f"sweep_methods: unknown method {method!r}: choose from {', '.join(ALGORITHMS)} or {BEST!r}"
+                f"sweep_methods: unknown method {method!r}: choose from {', '.join(METHOD_NAMES)} or {BEST!r}"
             )
     check_executor(params["executor"])  # Ray selected but not installed
 
