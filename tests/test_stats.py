@@ -10,6 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from lazy_artist.stats import (
+    SHARE_BOUNDS,
     Interval,
     PairedTest,
     bootstrap_ci,
@@ -76,6 +77,17 @@ def test_mean_ci95_matches_scipy_interval() -> None:
     assert interval.lo == pytest.approx(lo, rel=1e-10)
     assert interval.hi == pytest.approx(hi, rel=1e-10)
     assert interval.n == 7
+
+
+def test_an_accuracy_interval_is_clipped_to_what_an_accuracy_can_be() -> None:
+    # LfF's three seeds in a full build: 0.11, 0.69, 0.79 -> the t interval reaches past 1.
+    values = [0.1127, 0.6937, 0.7939]
+    raw = mean_ci95(values)
+    clipped = mean_ci95(values, SHARE_BOUNDS)
+    assert raw.lo < 0.0 < 1.0 < raw.hi
+    assert (clipped.lo, clipped.hi) == (0.0, 1.0) and clipped.mean == raw.mean
+    inside = mean_ci95([0.90, 0.91, 0.92], SHARE_BOUNDS)
+    assert inside == mean_ci95([0.90, 0.91, 0.92])  # an interval inside the range is untouched
 
 
 def test_mean_ci95_degenerate_cases() -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "SHARE_BOUNDS",
     "Interval",
     "PairedTest",
     "bootstrap_ci",
@@ -198,14 +199,22 @@ def _t_interval(
     return mean, mean - half, mean + half
 
 
-def mean_ci95(values: Sequence[float]) -> Interval:
+# The range of an accuracy or a share: where an interval of one may lie.
+SHARE_BOUNDS = (0.0, 1.0)
+
+
+def mean_ci95(values: Sequence[float], bounds: tuple[float, float] | None = None) -> Interval:
     """The mean of ``values`` with its Student-t 95% interval.
 
     ``lo``/``hi`` are None for a single value (no spread to estimate) and equal the mean when
-    every value is the same.
+    every value is the same. ``bounds`` (e.g. :data:`SHARE_BOUNDS` for accuracies) clips the
+    interval to the values the quantity can take: with three seeds and a large spread the
+    t interval of an accuracy can reach below 0 or above 1, which no accuracy can.
     """
     array = _as_finite_1d(values, "values")
     mean, lo, hi = _t_interval(array)
+    if bounds is not None and lo is not None and hi is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
     return Interval(mean=mean, lo=lo, hi=hi, n=int(array.size))
 
 

@@ -28,7 +28,7 @@ from lazy_artist.methods.recipes import Recipe
 from lazy_artist.methods.reliance import colour_following
 from lazy_artist.methods.selection import RULE_SPLIT, RULES
 from lazy_artist.methods.trainer import MethodResult
-from lazy_artist.stats import mean_ci95, paired_t_test, tied
+from lazy_artist.stats import SHARE_BOUNDS, mean_ci95, paired_t_test, tied
 
 ORACLE = "gray_oracle"  # sees no colour: the shape-only ceiling, never a candidate winner
 REFERENCE_METHOD = "erm"  # what every debiasing method is compared with on its own backbone
@@ -158,7 +158,7 @@ def _following_per_rule(
 
 
 def _interval_fields(name: str, values: Sequence[float]) -> dict[str, Any]:
-    interval = mean_ci95(values)
+    interval = mean_ci95(values, SHARE_BOUNDS)
     return {
         f"{name}_mean": interval.mean,
         f"{name}_ci95": interval.as_list(),
@@ -217,7 +217,7 @@ def _method_row(runs: Sequence[RunRecord], rule: str) -> dict[str, Any]:
     if None in following:
         row.update(colour_following_mean=None, colour_following_ci95=[None, None])
     else:
-        interval = mean_ci95(following)
+        interval = mean_ci95(following, SHARE_BOUNDS)
         row.update(colour_following_mean=interval.mean, colour_following_ci95=interval.as_list())
     return row
 
@@ -376,7 +376,7 @@ def per_colour_hard(
         values = [
             run[colour]["accuracy"] for run in per_seed if run[colour]["accuracy"] is not None
         ]
-        interval = mean_ci95(values) if values else None
+        interval = mean_ci95(values, SHARE_BOUNDS) if values else None
         rows.append(
             {
                 "colour": colour,
@@ -478,7 +478,7 @@ def run_bias_sweep(
         for name in methods:
             where = "comparison" if name in flat else f"bias={bias!r}"
             runs = [held[(where, name, s)].selections[rule]["selected"]["hard_test"] for s in seeds]
-            interval = mean_ci95(runs)
+            interval = mean_ci95(runs, SHARE_BOUNDS)
             results[name].append(
                 {"mean": interval.mean, "ci95": interval.as_list(), "n": interval.n}
             )
