@@ -25,7 +25,9 @@ def save_checkpoint(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     kwargs = dict(model_kwargs if model_kwargs is not None else getattr(model, "config", {}))
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    # Standard (contiguous) layout: a channels-last copy of the same weights pickles to other
+    # bytes, and later tasks key on these bytes (a memoised run must save what a trained one did).
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     payload = {
         "model_name": model_name,
         "model_kwargs": kwargs,
