@@ -234,3 +234,27 @@ def test_a_shared_module_edit_changes_the_shared_part(package_copy):
     before = code_digests(package_copy)
     trainer.write_text(trainer.read_text(encoding="utf-8") + "\n_EDITED = 1\n", encoding="utf-8")
     assert changed(before, code_digests(package_copy)) == {"shared"}
+
+
+def test_a_reused_run_saves_the_checkpoint_bytes_its_trained_run_saved(tmp_path, canvas):
+    """Later tasks key on the bytes of the T4 checkpoints they read (the early cut-off), so a
+    run restored from the memo must write exactly what the run did when it trained."""
+    import hashlib
+
+    from lazy_artist.methods.artefacts import MethodIndex
+
+    def saved(build, memo_dir):
+        algorithm, result = fit(canvas, RunMemo(memo_dir), name="erm", seed=0)
+        index = MethodIndex(tmp_path / build / "models")
+        written = index.add("erm", 0, algorithm, result)
+        index.save()
+        files = [*written.values(), tmp_path / build / "models" / "index.json"]
+        return {p.relative_to(tmp_path / build).as_posix(): p.read_bytes() for p in files}
+
+    trained = saved("cold", tmp_path / "memo")
+    reused = saved("rebuild", tmp_path / "memo")
+    digests = {
+        path: (hashlib.sha256(trained[path]).hexdigest(), hashlib.sha256(reused[path]).hexdigest())
+        for path in trained
+    }
+    assert all(a == b for a, b in digests.values()), digests

@@ -5,6 +5,7 @@ without importing its class.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,20 @@ import torch
 from torch import nn
 
 from lazy_artist.models import build_model
+
+
+def _canonical(value: dict[str, Any]) -> dict[str, Any]:
+    """Metadata as plain JSON values with sorted keys: a run restored from T4's memo (whose
+    records are sorted JSON) then pickles to the bytes its trained run did."""
+    return json.loads(json.dumps(value, sort_keys=True, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy and torch scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"checkpoint metadata value {value!r} is not JSON-like")
 
 
 def save_checkpoint(
@@ -30,9 +45,9 @@ def save_checkpoint(
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     payload = {
         "model_name": model_name,
-        "model_kwargs": kwargs,
+        "model_kwargs": _canonical(kwargs),
         "state_dict": state,
-        "extra": extra or {},
+        "extra": _canonical(extra or {}),
     }
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(payload, tmp)
