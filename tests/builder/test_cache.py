@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import lazy_artist
-from lazy_artist.builder.cache import library_digest, library_digests, task_key
+from lazy_artist.builder.cache import TaskKeyParts, library_digest, library_digests, task_key
 
 BASE = dict(
     notebook_text="print(1)",
@@ -17,8 +17,12 @@ BASE = dict(
 )
 
 
+def key_of(**parts) -> str:
+    return task_key(TaskKeyParts(**parts))
+
+
 def test_same_inputs_same_key():
-    assert task_key(**BASE) == task_key(**dict(BASE))
+    assert key_of(**BASE) == key_of(**dict(BASE))
 
 
 @pytest.mark.parametrize(
@@ -34,11 +38,11 @@ def test_same_inputs_same_key():
     ],
 )
 def test_every_input_changes_the_key(field, value):
-    assert task_key(**{**BASE, field: value}) != task_key(**BASE)
+    assert key_of(**{**BASE, field: value}) != key_of(**BASE)
 
 
 def test_param_order_does_not_matter():
-    assert task_key(**{**BASE, "params": {"epochs": 2, "seed": 0}}) == task_key(**BASE)
+    assert key_of(**{**BASE, "params": {"epochs": 2, "seed": 0}}) == key_of(**BASE)
 
 
 @pytest.fixture
@@ -103,7 +107,7 @@ def test_a_markdown_or_comment_edit_of_a_notebook_keeps_its_key():
     edited = NOTEBOOK.replace("# # A title", "# # A better title\n#\n# More words.").replace(
         "# squares, for the table", "# the squares that the table shows"
     )
-    assert task_key(**{**BASE, "notebook_text": edited}) == task_key(
+    assert key_of(**{**BASE, "notebook_text": edited}) == key_of(
         **{**BASE, "notebook_text": NOTEBOOK}
     )
 
@@ -116,7 +120,7 @@ def test_a_markdown_or_comment_edit_of_a_notebook_keeps_its_key():
     ],
 )
 def test_a_code_or_tag_edit_of_a_notebook_changes_its_key(edited):
-    assert task_key(**{**BASE, "notebook_text": edited}) != task_key(
+    assert key_of(**{**BASE, "notebook_text": edited}) != key_of(
         **{**BASE, "notebook_text": NOTEBOOK}
     )
 
@@ -124,7 +128,7 @@ def test_a_code_or_tag_edit_of_a_notebook_changes_its_key(edited):
 def test_per_module_and_combined_library_digests_give_the_same_key(package_copy):
     modules = library_digests(package_copy)
     combined = library_digest(package_copy)
-    assert task_key(**{**BASE, "library": modules}) == task_key(**{**BASE, "library": combined})
+    assert key_of(**{**BASE, "library": modules}) == key_of(**{**BASE, "library": combined})
 
 
 def test_task_digest_reaches_modules_imported_as_from_package_import_module(package_copy):

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from lazy_artist.builder.build import build
+from lazy_artist.builder.cache import TaskKeyParts
 from lazy_artist.builder.changes import (
     ABS_TOL,
     LAST_SUMMARY,
@@ -33,7 +34,7 @@ def inputs(**changed) -> dict:
         device="cpu",
     )
     parts.update(changed)
-    return key_inputs(**parts)
+    return key_inputs(TaskKeyParts(**parts))
 
 
 def task(status="cached", key="k1", metrics=None, checks=None, **extra) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,7 @@ def build(
     kernel = ensure_kernel(project.build_dir / ".jupyter")
 
     outcomes: dict[str, TaskOutcome] = {}
-    parts_by_task: dict[str, dict[str, Any]] = {}
+    parts_by_task: dict[str, cache.TaskKeyParts] = {}
     data_reported: set[str] = set()
     stop = False
 
@@ -147,8 +148,8 @@ def build(
 
     def rekey(task: Task, reads: dict[str, list[str]]) -> tuple[str, dict[str, Any]]:
         """The key and key inputs of a run that read ``reads``: what the next build compares."""
-        parts = {**parts_by_task[task.name], "upstream_ids": upstream_identities(task, reads.get)}
-        return cache.task_key(**parts), key_inputs(**parts)
+        parts = replace(parts_by_task[task.name], upstream_ids=upstream_identities(task, reads.get))
+        return cache.task_key(parts), key_inputs(parts)
 
     def decide(task: Task) -> bool:
         """Key the task and settle it (cached, blocked, failed on data, not selected); True
@@ -161,10 +162,10 @@ def build(
             project, task, params[task.name], upstream_ids, data_ids, versions, devices
         )
         parts_by_task[task.name] = key_parts
-        key = cache.task_key(**key_parts)
+        key = cache.task_key(key_parts)
         outcome = TaskOutcome(task.name, task.title, NOT_RUN, key=key, params=params[task.name])
         # Digests of each input, so the next build's changes section can say why a task re-ran.
-        outcome.key_inputs = key_inputs(**key_parts)
+        outcome.key_inputs = key_inputs(key_parts)
         outcomes[task.name] = outcome
         reusable = stored is not None and stored.get("key") == key
         if reusable and task.name not in forced:
@@ -204,21 +205,15 @@ def build(
             return False
         return True
 
+    runner = TaskRunner(project, store, profile, kernel, stream, say, retrain)
+
     def execute(task: Task) -> None:
-        timeout_s = (timeouts or {}).get(task.name, task.cell_timeout_s(profile))
-        outcome = outcomes[task.name]
-        _run_task(
-            project,
-            store,
-            profile,
-            task.name,
-            outcome,
-            outcomes,
-            kernel,
-            stream,
-            say,
-            retrain,
-            timeout_s,
+        upstream_dirs = {dep: str(Path(outcomes[dep].task_dir).resolve()) for dep in task.depends}
+        runner.run(
+            task,
+            outcomes[task.name],
+            upstream_dirs,
+            timeout_s=(timeouts or {}).get(task.name, task.cell_timeout_s(profile)),
             rekey=lambda reads: rekey(task, reads),
         )
 
@@ -342,7 +337,7 @@ def task_key_parts(
     data_ids: dict[str, str],
     versions: dict[str, str],
     devices: dict[str, str],
-) -> dict[str, Any]:
+) -> cache.TaskKeyParts:
     """What ``task``'s cache key is made of (:func:`cache.key_parts`), for the build and for
     ``status`` / ``--dry-run`` alike."""
     notebook = project.notebook(task.name)
@@ -383,84 +378,91 @@ def data_identities(
     return identities, errors
 
 
-def _run_task(
-    project,
-    store,
-    profile,
-    name,
-    outcome,
-    outcomes,
-    kernel,
-    stream,
-    say,
-    retrain,
-    timeout_s=None,
-    rekey=None,
-) -> None:
-    """Run one task's notebook into staging and commit it. ``rekey(reads)`` gives the key of
-    the run from the upstream files it read (traced in its kernel and workers)."""
-    task = project.graph[name]
-    staging = store.fresh_staging(name)
-    upstream_dirs = {dep: str(Path(outcomes[dep].task_dir).resolve()) for dep in task.depends}
-    trace = staging.parent / f"{name}.reads"
-    trace.unlink(missing_ok=True)
-    injected = {
-        **outcome.params,
-        "output_dir": str(staging.resolve()),
-        "upstream": upstream_dirs,
-        "profile": profile,  # the checked name, not the build folder's
-    }
-    if task.memo:
-        injected.update(memo_params(store, name, retrain))
-    say(f"{name}: running {task.notebook}")
-    started = time.perf_counter()
-    try:
-        run_notebook(
-            name,
-            project.notebook(name),
-            staging,
-            injected,
-            kernel_name=kernel,
-            cwd=project.root,
-            output_name=EXECUTED_NOTEBOOK,
-            stream=stream,
-            timeout_s=timeout_s,
-            kernel_args=readtrace.kernel_arguments(str(trace), upstream_dirs.values()),
-        )
-        if not (staging / RESULTS_FILE).exists():
-            raise NotebookFailure(
-                None,
-                "MissingResults",
-                f"the notebook finished without writing {RESULTS_FILE} (call rec.save())",
-                "",
-            )
-    except KeyboardInterrupt:
-        store.discard_staging()  # Ctrl-C: the half run goes, the last committed result stays
-        raise
-    except NotebookFailure as failure:
+@dataclass(frozen=True)
+class TaskRunner:
+    """What every task run of one build shares: where it runs and writes, and how it reports."""
+
+    project: Project
+    store: BuildStore
+    profile: str  # the checked name, not the build folder's
+    kernel: str
+    stream: bool
+    say: Callable[[str], None]
+    retrain: str | list[str] | None
+
+    def run(
+        self,
+        task: Task,
+        outcome: TaskOutcome,
+        upstream_dirs: dict[str, str],
+        timeout_s: float | None = None,
+        rekey: Callable[[dict[str, list[str]]], tuple[str, dict[str, Any]]] | None = None,
+    ) -> None:
+        """Run ``task``'s notebook into staging and commit it, settling ``outcome``.
+        ``rekey(reads)`` gives the key of the run from the upstream files it read (traced in
+        its kernel and workers)."""
+        name, store, say = task.name, self.store, self.say
+        staging = store.fresh_staging(name)
+        trace = staging.parent / f"{name}.reads"
         trace.unlink(missing_ok=True)
+        injected = {
+            **outcome.params,
+            "output_dir": str(staging.resolve()),
+            "upstream": upstream_dirs,
+            "profile": self.profile,
+        }
+        if task.memo:
+            injected.update(memo_params(store, name, self.retrain))
+        say(f"{name}: running {task.notebook}")
+        started = time.perf_counter()
+        try:
+            run_notebook(
+                name,
+                self.project.notebook(name),
+                staging,
+                injected,
+                kernel_name=self.kernel,
+                cwd=self.project.root,
+                output_name=EXECUTED_NOTEBOOK,
+                stream=self.stream,
+                timeout_s=timeout_s,
+                kernel_args=readtrace.kernel_arguments(str(trace), upstream_dirs.values()),
+            )
+            if not (staging / RESULTS_FILE).exists():
+                raise NotebookFailure(
+                    None,
+                    "MissingResults",
+                    f"the notebook finished without writing {RESULTS_FILE} (call rec.save())",
+                    "",
+                )
+        except KeyboardInterrupt:
+            store.discard_staging()  # Ctrl-C: the half run goes, the last committed result stays
+            raise
+        except NotebookFailure as failure:
+            trace.unlink(missing_ok=True)
+            outcome.runtime_s = round(time.perf_counter() - started, 3)
+            outcome.status, outcome.error = FAILED, failure.as_dict()
+            outcome.failed_dir = str(store.record_failure(name, failure.as_dict()))
+            say(f"{name}: FAILED after {outcome.runtime_s:.1f}s: {failure}")
+            return
         outcome.runtime_s = round(time.perf_counter() - started, 3)
-        outcome.status, outcome.error = FAILED, failure.as_dict()
-        outcome.failed_dir = str(store.record_failure(name, failure.as_dict()))
-        say(f"{name}: FAILED after {outcome.runtime_s:.1f}s: {failure}")
-        return
-    outcome.runtime_s = round(time.perf_counter() - started, 3)
-    reads = reads_by_upstream(readtrace.read_log(trace), upstream_dirs)
-    trace.unlink(missing_ok=True)
-    if rekey is not None:
-        outcome.key, outcome.key_inputs = rekey(reads)
-    record = {
-        "task": name,
-        "key": outcome.key,
-        "params": outcome.params,
-        "runtime_s": outcome.runtime_s,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "finished_at_ns": time.time_ns(),  # identifies the run: tests and tools tell re-runs apart
-        "notebook": task.notebook,
-        # What the key was made of, so that `status` can say which input changed since.
-        "key_inputs": outcome.key_inputs,
-        READS_FIELD: reads,  # what of each upstream the key stands on (builder/upstream.py)
-    }
-    outcome.task_dir = str(store.commit(name, record))
-    outcome.status = COMPLETE
-    say(f"{name}: complete in {outcome.runtime_s:.1f}s")
+        reads = reads_by_upstream(readtrace.read_log(trace), upstream_dirs)
+        trace.unlink(missing_ok=True)
+        if rekey is not None:
+            outcome.key, outcome.key_inputs = rekey(reads)
+        record = {
+            "task": name,
+            "key": outcome.key,
+            "params": outcome.params,
+            "runtime_s": outcome.runtime_s,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            # Identifies the run: tests and tools tell re-runs apart.
+            "finished_at_ns": time.time_ns(),
+            "notebook": task.notebook,
+            # What the key was made of, so that `status` can say which input changed since.
+            "key_inputs": outcome.key_inputs,
+            READS_FIELD: reads,  # what of each upstream the key stands on (builder/upstream.py)
+        }
+        outcome.task_dir = str(store.commit(name, record))
+        outcome.status = COMPLETE
+        say(f"{name}: complete in {outcome.runtime_s:.1f}s")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -69,26 +70,33 @@ def package_versions(names: Iterable[str] = KEY_PACKAGES) -> dict[str, str]:
     return versions
 
 
-def task_key(
-    *,
-    notebook_text: str,
-    params: Mapping[str, Any],
-    library: str | Mapping[str, str],
-    upstream_ids: Mapping[str, str],
-    data_identity: Mapping[str, str],
-    versions: Mapping[str, str],
-    device: str,
-) -> str:
-    """The cache key of one task run; every argument is part of it. ``library`` is one digest
-    or the per-module digests of :func:`library_digests`."""
+@dataclass(frozen=True)
+class TaskKeyParts:
+    """What one task's cache key is made of; every field is part of it. ``library`` is one
+    digest or the per-module digests of :func:`library_digests`. A build and ``status`` make
+    it the same way (:func:`key_parts`); :func:`task_key` hashes it and
+    ``changes.key_inputs`` keeps a short digest of each field."""
+
+    notebook_text: str
+    params: Mapping[str, Any]
+    library: str | Mapping[str, str]
+    upstream_ids: Mapping[str, str]
+    data_identity: Mapping[str, str]
+    versions: Mapping[str, str]
+    device: str
+
+
+def task_key(parts: TaskKeyParts) -> str:
+    """The cache key of one task run: sha256 over every field of ``parts``."""
+    library = parts.library
     payload = {
-        "notebook": notebook_digest(notebook_text),
-        "params": params,
+        "notebook": notebook_digest(parts.notebook_text),
+        "params": parts.params,
         "library": library if isinstance(library, str) else combine_digests(library),
-        "upstream": dict(sorted(upstream_ids.items())),
-        "data": dict(sorted(data_identity.items())),
-        "versions": dict(sorted(versions.items())),
-        "device": device,
+        "upstream": dict(sorted(parts.upstream_ids.items())),
+        "data": dict(sorted(parts.data_identity.items())),
+        "versions": dict(sorted(parts.versions.items())),
+        "device": parts.device,
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -102,13 +110,12 @@ def key_parts(
     data_identity: Mapping[str, str],
     versions: Mapping[str, str],
     device: str,
-) -> dict[str, Any]:
-    """The arguments of :func:`task_key` (and ``changes.key_inputs``) for one task, the library
-    per module: a build and ``status`` compute them the same way."""
-    return dict(
+) -> TaskKeyParts:
+    """One task's :class:`TaskKeyParts`, the library per module: only the library code this
+    notebook can reach (a new module elsewhere keeps it cached)."""
+    return TaskKeyParts(
         notebook_text=notebook_text,
         params=params,
-        # Only the library code this notebook can reach: a new module elsewhere keeps it cached.
         library=library_digests(notebook_text=notebook_text),
         upstream_ids=upstream_ids,
         data_identity=data_identity,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lazy_artist.builder.cache import notebook_digest
+from lazy_artist.builder.cache import TaskKeyParts, notebook_digest
 from lazy_artist.builder.outcome import USABLE
 from lazy_artist.builder.params import BuildInputError
 from lazy_artist.builder.project import Project
@@ -62,30 +62,22 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def key_inputs(
-    *,
-    notebook_text: str,
-    params: Mapping[str, Any],
-    library: str | Mapping[str, str],
-    upstream_ids: Mapping[str, str],
-    data_identity: Mapping[str, str],
-    versions: Mapping[str, str],
-    device: str,
-) -> dict[str, Any]:
-    """Short digests of each input of a task's cache key (same arguments as ``cache.task_key``),
-    kept in the summary so that a later build can say which input made a task re-run."""
+def key_inputs(parts: TaskKeyParts) -> dict[str, Any]:
+    """Short digests of each input of a task's cache key (:class:`~cache.TaskKeyParts`), kept in
+    the summary so that a later build can say which input made a task re-run."""
+    library = parts.library
     return {
         # The code cells only, as the key sees them: a markdown edit is no change.
-        "notebook": notebook_digest(notebook_text)[:16],
-        "params": {name: _digest(value) for name, value in sorted(params.items())},
+        "notebook": notebook_digest(parts.notebook_text)[:16],
+        "params": {name: _digest(value) for name, value in sorted(parts.params.items())},
         # Per module when given per module, so that a re-run can name the module.
         "library": library[:16]
         if isinstance(library, str)
         else {name: digest[:16] for name, digest in sorted(library.items())},
-        "upstream": {name: key[:16] for name, key in sorted(upstream_ids.items())},
-        "data": {name: ident[:16] for name, ident in sorted(data_identity.items())},
-        "versions": dict(sorted(versions.items())),
-        "device": device,
+        "upstream": {name: key[:16] for name, key in sorted(parts.upstream_ids.items())},
+        "data": {name: ident[:16] for name, ident in sorted(parts.data_identity.items())},
+        "versions": dict(sorted(parts.versions.items())),
+        "device": parts.device,
     }
 
 

@@ -75,10 +75,10 @@ def plan(
         parts = task_key_parts(
             project, task, params[task.name], upstream, data_ids, versions, devices
         )
-        keys[task.name] = key = cache.task_key(**parts)
-        state, why = _verdict(store, task.name, key, key_inputs(**parts), stored)
+        keys[task.name] = key = cache.task_key(parts)
+        state, why = _verdict(store, task.name, key, key_inputs(parts), stored)
         rerunning = [dep for dep in task.depends if dep in running]
-        if state == WILL_RUN and rerunning and _only_upstream_moved(stored, key_inputs(**parts)):
+        if state == WILL_RUN and rerunning and _only_upstream_moved(stored, key_inputs(parts)):
             # The cut-off is decided after the upstream runs: say what it will depend on.
             state, why = MAY_RUN, _cut_off_text(stored, rerunning)
         missing = [name for name in task.datasets if name in data_errors]
