@@ -23,9 +23,9 @@ from lazy_artist.methods.algorithms import Algorithm, get_algorithm_class
 from lazy_artist.methods.artefacts import MethodIndex
 from lazy_artist.methods.executor import RunRequest, fit_many
 from lazy_artist.methods.memo import RunMemo
+from lazy_artist.methods.probe_memo import ProbeMemo
 from lazy_artist.methods.ranking import epochs_to_reach
 from lazy_artist.methods.recipes import Recipe
-from lazy_artist.methods.reliance import colour_following
 from lazy_artist.methods.selection import RULE_SPLIT, RULES
 from lazy_artist.methods.trainer import MethodResult
 from lazy_artist.stats import SHARE_BOUNDS, mean_ci95, paired_t_test, tied
@@ -116,10 +116,12 @@ def run_grid(
         for s in specs
     ]
     fitted = fit_many(requests, {"grid": canvas}, device, memo, jobs, executor, log)
+    # Scores beside the memo's runs: a rebuild that reuses a run reuses its probe too.
+    probes = ProbeMemo(memo.directory if memo is not None else None)
     for spec, (algorithm, result) in zip(specs, fitted, strict=True):
         recipe = recipes[spec.backbone]
         record = RunRecord(spec, algorithm, result)
-        record.following = _following_per_rule(record, canvas, probe_images, device)
+        record.following = _following_per_rule(record, canvas, probe_images, device, probes)
         records[spec.key] = record
         if index is not None:
             index.add(spec.method, spec.seed, algorithm, result, default_rule=recipe.selection)
@@ -132,11 +134,17 @@ def run_grid(
             f"{spec.backbone} {spec.method} seed {spec.seed}: {picked}; {result.seconds:.1f}s"
             f"{' (reused)' if result.extra.get('reused') else ''}"
         )
+    if probes.hits or probes.misses:
+        log(f"colour probe: {probes.hits} score(s) reused, {probes.misses} computed")
     return records
 
 
 def _following_per_rule(
-    record: RunRecord, canvas: Canvas, probe_images: int, device: torch.device | str
+    record: RunRecord,
+    canvas: Canvas,
+    probe_images: int,
+    device: torch.device | str,
+    probes: ProbeMemo,
 ) -> dict[str, float | None]:
     # Both rules often keep the same epoch: probe each distinct checkpoint once.
     by_epoch: dict[int, float | None] = {}
@@ -144,7 +152,7 @@ def _following_per_rule(
     for rule in RULES:
         epoch = record.result.selections[rule]["epoch"]
         if epoch not in by_epoch:
-            by_epoch[epoch] = colour_following(
+            by_epoch[epoch] = probes.colour_following(
                 record.network(rule).to(device),
                 record.algorithm.input_kind,
                 canvas["hard_test"],
