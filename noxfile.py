@@ -1,5 +1,5 @@
 """Sessions: ``nox -s report`` (the report), ``nox -s tests`` (the test suite), ``nox -s bench``
-(benchmarks), ``nox -s lint``.
+(benchmarks), ``nox -s tune`` (T4's hyper-parameter sweep, per backbone), ``nox -s lint``.
 
 Arguments after ``--`` pass through: ``nox -s report -- --profile quick --only t1``,
 ``nox -s tests -- -k cache``.
@@ -37,6 +37,37 @@ def report(session: nox.Session) -> None:
         "python", "-m", "lazy_artist", "data", "--install", "--profile", "full", *session.posargs
     )
     session.run("python", "-m", "lazy_artist", "build", "--profile", "full", *session.posargs)
+
+
+@nox.session
+def tune(session: nox.Session) -> None:
+    """T4's tuning sweep on the full data (``--profile tune``), one build per backbone named
+    (``nox -s tune -- lenet_cnn``; none named: every backbone in one build). Each build's chosen
+    values, merged with the committed ones of the backbones it did not tune, are copied over
+    ``src/lazy_artist/methods/tuned.py`` when it ends; commit that file. On 2 cores a backbone
+    takes about 2 hours (80 draws), so each fits one sitting."""
+    install_project(session)
+    session.run("python", "-m", "lazy_artist", "data", "--install", "--profile", "tune")
+    shards = [[]] if not session.posargs else [[b] for b in session.posargs]
+    for shard in shards:
+        # One backbone trained: it is also the one the T4 checks and the bias sweep use.
+        sets = (
+            [
+                f"--set=t4.{name}={shard[0]}"
+                for name in ("backbones", "cheater_backbone", "best_backbone", "sweep_backbone")
+            ]
+            if shard
+            else []
+        )
+        session.run(
+            "python", "-m", "lazy_artist", "build", "--profile", "tune", "--only", "t4", *sets
+        )
+        session.run(
+            "python",
+            "-c",
+            "import shutil; shutil.copyfile('build/tune/t4/artefacts/tuned.py',"
+            " 'src/lazy_artist/methods/tuned.py')",
+        )
 
 
 @nox.session

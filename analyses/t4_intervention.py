@@ -91,8 +91,10 @@ from lazy_artist.methods.tuning import (
     choose,
     chosen_hparams,
     committed_choice,
+    merge_tunings,
     plan_draws,
     run_tuning,
+    stale_tunings,
     tuned_module_text,
     tuning_record,
     tuning_rows,
@@ -142,16 +144,15 @@ if tuned == "committed":
         not tuning_problems,
         "; ".join(tuning_problems) or "every method's committed tuned values apply to this build",
     )
-    if TUNED:
-        same_code = TUNED["provenance"]["training_code"] == training_code_digest()
-        rec.check(
-            "tuned_on_this_training_code",
-            same_code,
-            "the training code is the one the tune build ran"
-            if same_code
-            else "the training code changed since the tune build (its values may be stale)",
-        )
-    provenance = TUNED.get("provenance")
+    stale = stale_tunings(TUNED, trained_backbones, training_code_digest())
+    rec.check(
+        "tuned_on_this_training_code",
+        not stale,
+        f"the training code changed since {', '.join(stale)} was tuned (its values may be stale)"
+        if stale
+        else "the training code is the one the tune builds ran",
+    )
+    provenance = {b: TUNED[b]["provenance"] for b in trained_backbones if b in TUNED}
 else:
     draw_scores = run_tuning(
         plan, canvas, recipe_of, tune_seed, torch_device, memo, jobs=jobs, executor=executor
@@ -167,16 +168,20 @@ else:
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         profile,
     )
+    # The artefact keeps the committed backbones this build did not tune (one tune build per
+    # backbone adds to the module).
+    merged, carried = merge_tunings(TUNED, tuning_out)
     rec.artefact_path("tuned.py").parent.mkdir(parents=True, exist_ok=True)
-    rec.artefact_path("tuned.py").write_text(tuned_module_text(tuning_out))
+    rec.artefact_path("tuned.py").write_text(tuned_module_text(merged))
     rec.metric("tuning_draws", draw_scores)
-    provenance = tuning_out["provenance"]
+    rec.metric("tuning_carried", carried)
+    provenance = {b: tuning_out[b]["provenance"] for b in trained_backbones}
 rec.metric("tuning_provenance", provenance)
-shown_seed = provenance["tune_seed"] if provenance else "-"
 rec.metric("tuning_mode", tuned)
 rec.metric("n_draws", n_draws)
 rec.metric("tuning", chosen)
 for backbone in trained_backbones:
+    draws_seed = provenance.get(backbone, {}).get("tune_seed", "-")
     rec.table(
         f"tuning_{backbone}",
         ["method", "draws", "chosen draw", "chosen on", "score % (all draws)", "hparams", "source"],
@@ -184,7 +189,7 @@ for backbone in trained_backbones:
         caption=(
             f"{backbone}: each method's hyper-parameters as trained for the tables below, the "
             f"number of draws they were chosen among (draw 0 = defaults; each one run with the "
-            f"recipe's budget on tuning seed {shown_seed}) and the chosen draw's validation "
+            f"recipe's budget on tuning seed {draws_seed}) and the chosen draw's validation "
             f"accuracy on the selection split (the range over all draws). The hard test set "
             f"chooses nothing."
         ),

@@ -30,8 +30,10 @@ from lazy_artist.methods.tuning import (
     choose,
     chosen_hparams,
     committed_choice,
+    merge_tunings,
     plan_draws,
     run_tuning,
+    stale_tunings,
     tuned_module_text,
     tuning_record,
     tuning_requests,
@@ -174,7 +176,9 @@ def test_a_committed_tuning_is_not_used_where_it_no_longer_applies(canvas):
     plan = {"colour_aug": [Draw("colour_aug", 0, {"p": 0.9})]}
     recipes = {"lenet_cnn": RECIPES["lenet_cnn"]}
     chosen, problems = committed_choice({}, plan, recipes, canvas)
-    assert problems == ["no tune build committed (lazy_artist/methods/tuned.py is empty)"]
+    assert problems == [
+        "lenet_cnn: not tuned (no tune build of it in lazy_artist/methods/tuned.py)"
+    ]
     assert chosen["lenet_cnn"]["colour_aug"]["draws"] == 1
     record = _record(canvas, plan, recipes)
     longer = {"lenet_cnn": dataclasses.replace(RECIPES["lenet_cnn"], epochs=9)}
@@ -183,17 +187,55 @@ def test_a_committed_tuning_is_not_used_where_it_no_longer_applies(canvas):
     assert chosen["lenet_cnn"]["colour_aug"]["hparams"] == {"p": 0.9}
     other = tiny_canvas(n_train=64)
     _, problems = committed_choice(record, plan, recipes, other)
-    assert len(problems) == 1 and problems[0].startswith("the canvas differs")
+    assert len(problems) == 1 and problems[0].startswith("lenet_cnn: the canvas differs")
+    entry = record["lenet_cnn"]
     renamed = {
-        **record,
-        "chosen": {
-            "lenet_cnn": {
-                "colour_aug": {**record["chosen"]["lenet_cnn"]["colour_aug"], "hparams": {"q": 1}}
-            }
-        },
+        "lenet_cnn": {
+            **entry,
+            "chosen": {"colour_aug": {**entry["chosen"]["colour_aug"], "hparams": {"q": 1}}},
+        }
     }
     _, problems = committed_choice(renamed, plan, recipes, canvas)
     assert problems == ["lenet_cnn colour_aug: its hparams changed since the tuning"]
+
+
+def test_backbones_tuned_in_separate_builds_merge_and_each_applies_on_its_own(canvas):
+    """One tune build per backbone: the second build's module keeps the first one's backbone,
+    and a build of both backbones uses each backbone's own record (its recipe checked)."""
+    plan = {"colour_aug": [Draw("colour_aug", 0, {"p": 0.9})]}
+    first = _record(canvas, plan, {"cheater_cnn": RECIPES["cheater_cnn"]})
+    second = _record(canvas, plan, {"lenet_cnn": RECIPES["lenet_cnn"]})
+    merged, carried = merge_tunings(first, second)
+    assert carried == ["cheater_cnn"] and set(merged) == {"cheater_cnn", "lenet_cnn"}
+    assert merged["cheater_cnn"] == first["cheater_cnn"]
+    namespace: dict = {}
+    exec(tuned_module_text(merged), namespace)
+    both = {b: RECIPES[b] for b in ("cheater_cnn", "lenet_cnn")}
+    chosen, problems = committed_choice(namespace["TUNED"], plan, both, canvas)
+    assert problems == []
+    # Each on its own recipe's rule: the draws tie on easy validation (cheater_cnn's rule,
+    # the lower draw wins) and draw 1 wins on conflict validation (lenet_cnn's).
+    assert {b: chosen[b]["colour_aug"]["hparams"] for b in both} == {
+        "cheater_cnn": {"p": 0.0},
+        "lenet_cnn": {"p": 0.1},
+    }
+    # Only the first backbone tuned: the other trains its defaults, and the check says which.
+    chosen, problems = committed_choice(first, plan, both, canvas)
+    assert chosen["cheater_cnn"]["colour_aug"]["source"] == "committed tuning"
+    assert chosen["lenet_cnn"]["colour_aug"]["hparams"] == {"p": 0.9}
+    assert problems == [
+        "lenet_cnn: not tuned (no tune build of it in lazy_artist/methods/tuned.py)"
+    ]
+    # Re-tuning a backbone replaces its record and carries nothing of it over.
+    again, carried = merge_tunings(merged, second)
+    assert carried == ["cheater_cnn"] and again == merged
+
+
+def test_stale_tunings_names_the_backbones_tuned_on_other_training_code(canvas):
+    plan = {"colour_aug": [Draw("colour_aug", 0, {"p": 0.9})]}
+    record = _record(canvas, plan, {"lenet_cnn": RECIPES["lenet_cnn"]})
+    assert stale_tunings(record, ["lenet_cnn", "cheater_cnn"], "code-digest") == []
+    assert stale_tunings(record, ["lenet_cnn", "cheater_cnn"], "other") == ["lenet_cnn"]
 
 
 def test_tables_show_hparams_draws_and_compute_relative_to_erm():

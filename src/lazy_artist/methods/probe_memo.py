@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,47 +71,45 @@ class ProbeMemo:
     ) -> float | None:
         """:func:`~lazy_artist.methods.reliance.colour_following`, read from the memo when this
         exact probe of these exact weights was scored before."""
+        probe = {
+            "network": network,
+            "input_kind": input_kind,
+            "split": split,
+            "n_images": n_images,
+            "seed": seed,
+            "device": device,
+            "bg_range": bg_range,
+        }
         if self.directory is None or input_kind == "gray":
-            return colour_following(
-                network, input_kind, split, n_images, seed, device, bg_range=bg_range
-            )
-        path = self._path(network, input_kind, split, n_images, seed, device, bg_range)
+            return colour_following(**probe)
+        path = self._path(probe)
         stored = self._read(path)
         if stored is not None:
             self.hits += 1
             return stored["following"]
-        score = colour_following(
-            network, input_kind, split, n_images, seed, device, bg_range=bg_range
-        )
+        score = colour_following(**probe)
         self.misses += 1
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(path, {"following": score})
         return score
 
-    def _path(
-        self,
-        network: nn.Module,
-        input_kind: str,
-        split: CanvasSplit,
-        n_images: int | None,
-        seed: int,
-        device: torch.device | str,
-        bg_range: tuple[float, float],
-    ) -> Path:
+    def _path(self, probe: Mapping[str, Any]) -> Path:
+        """Where the score of ``probe`` (``colour_following``'s arguments) is stored."""
         assert self.directory is not None
         if self._code is None:
             self._code = probe_code_digest()
+        split, n_images = probe["split"], probe["n_images"]
         count = len(split) if n_images is None else min(int(n_images), len(split))
         payload = {
-            "weights": weights_digest(network),
-            "input_kind": input_kind,
+            "weights": weights_digest(probe["network"]),
+            "input_kind": probe["input_kind"],
             "images": self._images_digest(split, count),
             "count": count,
-            "seed": int(seed),
-            "bg_range": [float(bound) for bound in bg_range],
+            "seed": int(probe["seed"]),
+            "bg_range": [float(bound) for bound in probe["bg_range"]],
             "code": self._code,
             "torch": torch.__version__,
-            "device_type": torch.device(device).type,
+            "device_type": torch.device(probe["device"]).type,
         }
         key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return self.directory / PROBES_DIR / f"{key}.json"

@@ -12,7 +12,9 @@ wins, the lowest draw on ties (the defaults first); the hard test set is never r
 A sweep on the full data costs hours on 2 CPU cores, so it runs in the ``tune`` profile; its
 T4 writes the chosen values as a module (``artefacts/tuned.py``) that, copied over
 :mod:`lazy_artist.methods.tuned`, the full profile reads (``t4.tuned = "committed"``) with its
-provenance. The module is library code, so committing new values changes T4's cache key.
+provenance. Each backbone's choice is a record of its own, so one tune build per backbone
+(each fits a working session on 2 cores) adds to the committed module without redoing the
+others. The module is library code, so committing new values changes T4's cache key.
 """
 
 from __future__ import annotations
@@ -176,32 +178,46 @@ def tuning_record(
     code: str,
     when: str,
     profile: str,
-) -> dict[str, Any]:
-    """What a tuning build hands to later builds: the chosen values and where they come from."""
+) -> dict[str, dict[str, Any]]:
+    """What a tuning build hands to later builds, per backbone it tuned: the chosen values and
+    where they come from. Each backbone's entry stands alone, so backbones may be tuned in
+    separate builds (``nox -s tune -- BACKBONE``) and their records merged
+    (:func:`merge_tunings`)."""
+    canvas_info = {"bias": canvas.bias, "seed": canvas.seed, "sizes": canvas.sizes()}
     return {
-        "provenance": {
-            "profile": profile,
-            "date": when,
-            "n_draws": n_draws,
-            "tune_seed": tune_seed,
-            "training_code": code,
-            "canvas": {"bias": canvas.bias, "seed": canvas.seed, "sizes": canvas.sizes()},
-            "recipes": {b: {f: getattr(r, f) for f in _RECIPE_FIELDS} for b, r in recipes.items()},
-        },
-        "chosen": {
-            backbone: {method: dict(entry) for method, entry in methods.items()}
-            for backbone, methods in chosen.items()
-        },
+        backbone: {
+            "provenance": {
+                "profile": profile,
+                "date": when,
+                "n_draws": n_draws,
+                "tune_seed": tune_seed,
+                "training_code": code,
+                "canvas": canvas_info,
+                "recipe": {f: getattr(recipe, f) for f in _RECIPE_FIELDS},
+            },
+            "chosen": {method: dict(entry) for method, entry in chosen[backbone].items()},
+        }
+        for backbone, recipe in recipes.items()
     }
+
+
+def merge_tunings(
+    committed: Mapping[str, Any], tuned: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """The committed record with this build's backbones replaced by ``tuned``'s, and the names
+    of the committed backbones carried over unchanged (tuned by an earlier build)."""
+    kept = [backbone for backbone in committed if backbone not in tuned]
+    return {**{b: committed[b] for b in kept}, **tuned}, kept
 
 
 def tuned_module_text(record: Mapping[str, Any]) -> str:
     """The source of :mod:`lazy_artist.methods.tuned` holding ``record``."""
     body = pprint.pformat(dict(record), sort_dicts=False, width=96)
     return (
-        '"""T4\'s chosen hyper-parameters, written by a ``tune``-profile build of T4 (its\n'
-        '``artefacts/tuned.py``) and read by the full profile (``t4.tuned = "committed"``).\n'
-        'See :mod:`lazy_artist.methods.tuning`; do not edit by hand."""\n\n'
+        '"""T4\'s chosen hyper-parameters per backbone, written by ``tune``-profile builds of T4\n'
+        "(their ``artefacts/tuned.py``; ``nox -s tune`` copies it here) and read by the full\n"
+        'profile (``t4.tuned = "committed"``). See :mod:`lazy_artist.methods.tuning`; do not\n'
+        'edit by hand."""\n\n'
         "from typing import Any\n\n"
         f"TUNED: dict[str, Any] = {body}\n"
     )
@@ -215,29 +231,35 @@ def committed_choice(
     pinned: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], list[str]]:
     """The committed tuning's choice per backbone and method where it applies, else the
-    defaults; and why some entries could not be used (empty when all were). An entry applies
-    when the canvas, its backbone's recipe and the method's hparam names are this build's.
-    Values pinned by ``t4.hparams`` override the tuned ones (and say so)."""
+    defaults; and why some entries could not be used (empty when all were). A backbone's
+    entry applies when it was tuned on this build's canvas with this build's recipe, and a
+    method's when its hparam names are this build's. Values pinned by ``t4.hparams`` override
+    the tuned ones (and say so)."""
     pinned = pinned or {}
-    tuned = record.get("chosen") or {}
-    provenance = record.get("provenance", {})
     here = {"bias": canvas.bias, "seed": canvas.seed, "sizes": canvas.sizes()}
     problems = []
-    if not tuned:
-        problems.append("no tune build committed (lazy_artist/methods/tuned.py is empty)")
-    elif provenance.get("canvas") != here:
-        problems.append(f"the canvas differs (tuned on {provenance.get('canvas')}, here {here})")
-    usable = not problems
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
     for backbone, recipe in recipes.items():
         chosen[backbone] = {}
+        entry_of = record.get(backbone)
+        provenance = (entry_of or {}).get("provenance", {})
         current = {f: getattr(recipe, f) for f in _RECIPE_FIELDS}
-        backbone_ok = usable and provenance.get("recipes", {}).get(backbone) == current
-        if usable and not backbone_ok:
-            problems.append(f"{backbone}: its recipe differs from the one tuned")
+        if entry_of is None:
+            problem = f"{backbone}: not tuned (no tune build of it in lazy_artist/methods/tuned.py)"
+        elif provenance.get("canvas") != here:
+            problem = (
+                f"{backbone}: the canvas differs (tuned on {provenance.get('canvas')}, here {here})"
+            )
+        elif provenance.get("recipe") != current:
+            problem = f"{backbone}: its recipe differs from the one tuned"
+        else:
+            problem = None
+        if problem:
+            problems.append(problem)
+        tuned = (entry_of or {}).get("chosen", {})
         for method, draws in plan.items():
-            entry = tuned.get(backbone, {}).get(method)
-            reason = _unusable(entry, method) if backbone_ok else "not used"
+            entry = tuned.get(method)
+            reason = "not used" if problem else _unusable(entry, method)
             if reason is None:
                 fixed = {k: v for k, v in dict(pinned.get(method) or {}).items()}
                 source = "committed tuning"
@@ -246,10 +268,17 @@ def committed_choice(
                 hparams = {**dict(entry["hparams"]), **fixed}
                 chosen[backbone][method] = {**dict(entry), "hparams": hparams, "source": source}
                 continue
-            if backbone_ok:
+            if not problem:
                 problems.append(f"{backbone} {method}: {reason}")
             chosen[backbone][method] = _untuned(draws[0], recipe.selection, "not tuned")
     return chosen, problems
+
+
+def stale_tunings(record: Mapping[str, Any], backbones: Sequence[str], code: str) -> list[str]:
+    """The backbones among ``backbones`` whose committed tuning ran on other training code."""
+    return [
+        b for b in backbones if b in record and record[b]["provenance"]["training_code"] != code
+    ]
 
 
 def _unusable(entry: Mapping[str, Any] | None, method: str) -> str | None:
