@@ -41,24 +41,21 @@ def report(session: nox.Session) -> None:
 
 @nox.session
 def tune(session: nox.Session) -> None:
-    """T4's tuning sweep on the full data (``--profile tune``), one build per backbone named
-    (``nox -s tune -- lenet_cnn``; none named: every backbone in one build). Each build's chosen
-    values, merged with the committed ones of the backbones it did not tune, are copied over
-    ``src/lazy_artist/methods/tuned.py`` when it ends; commit that file. On 2 cores a backbone
-    takes about 2 hours (80 draws), so each fits one sitting."""
+    """T4's tuning sweep on the full data (``--profile tune``): none named, every backbone in
+    one build; else one build per ``BACKBONE`` or ``BACKBONE:METHOD,...`` named (``nox -s tune
+    -- cheater_cnn lenet_cnn:lff,group_dro``). After each build its chosen values, merged with
+    the committed ones it did not tune, are copied over ``src/lazy_artist/methods/tuned.py``;
+    commit that file. On 2 cores a backbone's 80 draws take hours, so the parts let a sweep
+    span sittings."""
     install_project(session)
     session.run("python", "-m", "lazy_artist", "data", "--install", "--profile", "tune")
-    shards = [[]] if not session.posargs else [[b] for b in session.posargs]
-    for shard in shards:
+    for part in session.posargs or [""]:
+        backbone, _, methods = part.partition(":")
         # One backbone trained: it is also the one the T4 checks and the bias sweep use.
-        sets = (
-            [
-                f"--set=t4.{name}={shard[0]}"
-                for name in ("backbones", "cheater_backbone", "best_backbone", "sweep_backbone")
-            ]
-            if shard
-            else []
-        )
+        roles = ("backbones", "cheater_backbone", "best_backbone", "sweep_backbone")
+        sets = [f"--set=t4.{role}={backbone}" for role in roles] if backbone else []
+        if methods:  # ERM too: the tables' reference (nothing of it is tuned)
+            sets.append(f"--set=t4.methods=erm,{methods}")
         session.run(
             "python", "-m", "lazy_artist", "build", "--profile", "tune", "--only", "t4", *sets
         )

@@ -93,6 +93,7 @@ from lazy_artist.methods.tuning import (
     committed_choice,
     merge_tunings,
     plan_draws,
+    provenance_groups,
     run_tuning,
     stale_tunings,
     tuned_module_text,
@@ -148,11 +149,11 @@ if tuned == "committed":
     rec.check(
         "tuned_on_this_training_code",
         not stale,
-        f"the training code changed since {', '.join(stale)} was tuned (its values may be stale)"
+        f"the training code changed since {', '.join(stale)} was tuned (values may be stale)"
         if stale
         else "the training code is the one the tune builds ran",
     )
-    provenance = {b: TUNED[b]["provenance"] for b in trained_backbones if b in TUNED}
+    provenance = provenance_groups(chosen)
 else:
     draw_scores = run_tuning(
         plan, canvas, recipe_of, tune_seed, torch_device, memo, jobs=jobs, executor=executor
@@ -175,13 +176,15 @@ else:
     rec.artefact_path("tuned.py").write_text(tuned_module_text(merged))
     rec.metric("tuning_draws", draw_scores)
     rec.metric("tuning_carried", carried)
-    provenance = {b: tuning_out[b]["provenance"] for b in trained_backbones}
+    provenance = provenance_groups(tuning_out)
 rec.metric("tuning_provenance", provenance)
 rec.metric("tuning_mode", tuned)
 rec.metric("n_draws", n_draws)
 rec.metric("tuning", chosen)
 for backbone in trained_backbones:
-    draws_seed = provenance.get(backbone, {}).get("tune_seed", "-")
+    draws_seed = next(
+        (g["provenance"]["tune_seed"] for g in provenance if g["backbone"] == backbone), "-"
+    )
     rec.table(
         f"tuning_{backbone}",
         ["method", "draws", "chosen draw", "chosen on", "score % (all draws)", "hparams", "source"],

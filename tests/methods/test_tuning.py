@@ -32,6 +32,7 @@ from lazy_artist.methods.tuning import (
     committed_choice,
     merge_tunings,
     plan_draws,
+    provenance_groups,
     run_tuning,
     stale_tunings,
     tuned_module_text,
@@ -147,18 +148,28 @@ def test_tuning_runs_go_through_the_memo(canvas, tmp_path):
     ]
 
 
-def _record(canvas, plan, recipes):
-    """A tune build's record: two draws of colour_aug, draw 1 (p = 0.1) chosen."""
-    runs = _scores([(0.9, 0.5), (0.9, 0.7)])
-    swept = {"colour_aug": [Draw("colour_aug", k, {"p": 0.1 * k}) for k in range(2)]}
-    chosen = choose(swept, {b: {"colour_aug": runs} for b in recipes}, recipes)
-    return tuning_record(chosen, recipes, canvas, 2, 1000, "code-digest", "today", "tune")
+def _record(canvas, plan, recipes, method="colour_aug", when="today"):
+    """A tune build's record: two draws of ``method`` (colour_aug: p = 0.0 / 0.1) scored
+    (0.9, 0.5) and (0.9, 0.7) on (easy, conflict) validation, plus ERM (nothing to tune)."""
+    values = (
+        [{"p": 0.1 * k} for k in range(2)]
+        if method == "colour_aug"
+        else [sweep_draw(method, k) for k in range(2)]
+    )
+    runs = [{**run, "hparams": values[run["draw"]]} for run in _scores([(0.9, 0.5), (0.9, 0.7)])]
+    swept = {
+        "erm": [Draw("erm", 0, {})],
+        method: [Draw(method, k, values[k]) for k in range(2)],
+    }
+    chosen = choose(swept, {b: {method: runs} for b in recipes}, recipes)
+    return tuning_record(chosen, recipes, canvas, 2, 1000, "code-digest", when, "tune")
 
 
 def test_a_committed_tuning_round_trips_through_its_module_and_applies(canvas):
-    plan = {"colour_aug": [Draw("colour_aug", 0, {"p": 0.9})]}
+    plan = {"erm": [Draw("erm", 0, {})], "colour_aug": [Draw("colour_aug", 0, {"p": 0.9})]}
     recipes = {"lenet_cnn": RECIPES["lenet_cnn"]}
     record = _record(canvas, plan, recipes)
+    assert set(record["lenet_cnn"]) == {"colour_aug"}  # only what was swept is recorded
     namespace: dict = {}
     exec(tuned_module_text(record), namespace)  # the artefact is the module the full build reads
     assert namespace["TUNED"] == record
@@ -167,13 +178,21 @@ def test_a_committed_tuning_round_trips_through_its_module_and_applies(canvas):
     entry = chosen["lenet_cnn"]["colour_aug"]
     assert entry["hparams"] == {"p": 0.1} and entry["draws"] == 2
     assert entry["source"] == "committed tuning"
+    assert chosen["lenet_cnn"]["erm"]["source"] == "defaults (no hparams to tune)"
+    assert provenance_groups(chosen) == [
+        {
+            "backbone": "lenet_cnn",
+            "provenance": record["lenet_cnn"]["colour_aug"]["provenance"],
+            "methods": ["colour_aug"],
+        }
+    ]
     pinned, _ = committed_choice(record, plan, recipes, canvas, {"colour_aug": {"p": 0.5}})
     assert pinned["lenet_cnn"]["colour_aug"]["hparams"] == {"p": 0.5}
     assert "set by t4.hparams" in pinned["lenet_cnn"]["colour_aug"]["source"]
 
 
 def test_a_committed_tuning_is_not_used_where_it_no_longer_applies(canvas):
-    plan = {"colour_aug": [Draw("colour_aug", 0, {"p": 0.9})]}
+    plan = {"erm": [Draw("erm", 0, {})], "colour_aug": [Draw("colour_aug", 0, {"p": 0.9})]}
     recipes = {"lenet_cnn": RECIPES["lenet_cnn"]}
     chosen, problems = committed_choice({}, plan, recipes, canvas)
     assert problems == [
@@ -187,55 +206,62 @@ def test_a_committed_tuning_is_not_used_where_it_no_longer_applies(canvas):
     assert chosen["lenet_cnn"]["colour_aug"]["hparams"] == {"p": 0.9}
     other = tiny_canvas(n_train=64)
     _, problems = committed_choice(record, plan, recipes, other)
-    assert len(problems) == 1 and problems[0].startswith("lenet_cnn: the canvas differs")
-    entry = record["lenet_cnn"]
-    renamed = {
-        "lenet_cnn": {
-            **entry,
-            "chosen": {"colour_aug": {**entry["chosen"]["colour_aug"], "hparams": {"q": 1}}},
-        }
-    }
+    assert len(problems) == 1 and problems[0].startswith("lenet_cnn: tuned on another canvas")
+    entry = record["lenet_cnn"]["colour_aug"]
+    renamed = {"lenet_cnn": {"colour_aug": {**entry, "hparams": {"q": 1}}}}
     _, problems = committed_choice(renamed, plan, recipes, canvas)
-    assert problems == ["lenet_cnn colour_aug: its hparams changed since the tuning"]
+    assert problems == ["lenet_cnn: its hparams changed since the tuning"]
 
 
-def test_backbones_tuned_in_separate_builds_merge_and_each_applies_on_its_own(canvas):
-    """One tune build per backbone: the second build's module keeps the first one's backbone,
-    and a build of both backbones uses each backbone's own record (its recipe checked)."""
-    plan = {"colour_aug": [Draw("colour_aug", 0, {"p": 0.9})]}
-    first = _record(canvas, plan, {"cheater_cnn": RECIPES["cheater_cnn"]})
-    second = _record(canvas, plan, {"lenet_cnn": RECIPES["lenet_cnn"]})
+def test_tunings_done_in_parts_merge_and_each_entry_applies_on_its_own(canvas):
+    """A sweep done in parts (one backbone, or some methods, per tune build): each build's
+    module keeps what earlier builds committed, and a build of both backbones uses each
+    entry with its own recipe checked; what no build tuned trains its defaults, named."""
+    plan = {
+        "erm": [Draw("erm", 0, {})],
+        "colour_aug": [Draw("colour_aug", 0, {"p": 0.9})],
+        "group_dro": [Draw("group_dro", 0, own_hparams("group_dro"))],
+    }
+    first = _record(canvas, plan, {"cheater_cnn": RECIPES["cheater_cnn"]}, when="monday")
+    second = _record(canvas, plan, {"lenet_cnn": RECIPES["lenet_cnn"]}, when="tuesday")
     merged, carried = merge_tunings(first, second)
-    assert carried == ["cheater_cnn"] and set(merged) == {"cheater_cnn", "lenet_cnn"}
+    assert carried == ["colour_aug@cheater_cnn"] and set(merged) == {"cheater_cnn", "lenet_cnn"}
     assert merged["cheater_cnn"] == first["cheater_cnn"]
+    third = _record(canvas, plan, {"lenet_cnn": RECIPES["lenet_cnn"]}, "group_dro", "wednesday")
+    merged, carried = merge_tunings(merged, third)
+    assert carried == ["colour_aug@cheater_cnn", "colour_aug@lenet_cnn"]
+    assert set(merged["lenet_cnn"]) == {"colour_aug", "group_dro"}
     namespace: dict = {}
     exec(tuned_module_text(merged), namespace)
     both = {b: RECIPES[b] for b in ("cheater_cnn", "lenet_cnn")}
     chosen, problems = committed_choice(namespace["TUNED"], plan, both, canvas)
-    assert problems == []
+    assert problems == [
+        "cheater_cnn (group_dro): not tuned (no tune build of it in lazy_artist/methods/tuned.py)"
+    ]
     # Each on its own recipe's rule: the draws tie on easy validation (cheater_cnn's rule,
     # the lower draw wins) and draw 1 wins on conflict validation (lenet_cnn's).
-    assert {b: chosen[b]["colour_aug"]["hparams"] for b in both} == {
-        "cheater_cnn": {"p": 0.0},
-        "lenet_cnn": {"p": 0.1},
-    }
-    # Only the first backbone tuned: the other trains its defaults, and the check says which.
-    chosen, problems = committed_choice(first, plan, both, canvas)
-    assert chosen["cheater_cnn"]["colour_aug"]["source"] == "committed tuning"
-    assert chosen["lenet_cnn"]["colour_aug"]["hparams"] == {"p": 0.9}
-    assert problems == [
-        "lenet_cnn: not tuned (no tune build of it in lazy_artist/methods/tuned.py)"
+    assert chosen["cheater_cnn"]["colour_aug"]["hparams"] == {"p": 0.0}
+    assert chosen["lenet_cnn"]["colour_aug"]["hparams"] == {"p": 0.1}
+    assert chosen["lenet_cnn"]["group_dro"]["hparams"] == sweep_draw("group_dro", 1)
+    assert chosen["cheater_cnn"]["group_dro"]["hparams"] == own_hparams("group_dro")
+    dates = [
+        (g["backbone"], g["provenance"]["date"], g["methods"]) for g in provenance_groups(chosen)
     ]
-    # Re-tuning a backbone replaces its record and carries nothing of it over.
-    again, carried = merge_tunings(merged, second)
-    assert carried == ["cheater_cnn"] and again == merged
+    assert dates == [
+        ("cheater_cnn", "monday", ["colour_aug"]),
+        ("lenet_cnn", "tuesday", ["colour_aug"]),
+        ("lenet_cnn", "wednesday", ["group_dro"]),
+    ]
+    # Tuning a method again replaces its entry.
+    again, _ = merge_tunings(merged, second)
+    assert again == merged
 
 
-def test_stale_tunings_names_the_backbones_tuned_on_other_training_code(canvas):
+def test_stale_tunings_names_the_entries_tuned_on_other_training_code(canvas):
     plan = {"colour_aug": [Draw("colour_aug", 0, {"p": 0.9})]}
     record = _record(canvas, plan, {"lenet_cnn": RECIPES["lenet_cnn"]})
     assert stale_tunings(record, ["lenet_cnn", "cheater_cnn"], "code-digest") == []
-    assert stale_tunings(record, ["lenet_cnn", "cheater_cnn"], "other") == ["lenet_cnn"]
+    assert stale_tunings(record, ["lenet_cnn", "cheater_cnn"], "other") == ["colour_aug@lenet_cnn"]
 
 
 def test_tables_show_hparams_draws_and_compute_relative_to_erm():
@@ -293,3 +319,22 @@ def test_the_grid_trains_each_backbone_with_its_chosen_values(canvas):
         log=lambda _: None,
     )
     assert records[("lenet_cnn", "colour_aug", 0)].result.hparams["p"] == 0.3
+
+
+def test_the_committed_tuning_module_is_one_a_full_build_can_read():
+    """methods/tuned.py as committed: per backbone a provenance naming a recipe of that backbone
+    (every field the check compares) and, per method, its own hparams' names only (else the
+    full build would silently train the defaults for it)."""
+    from lazy_artist.methods.names import METHOD_NAMES
+    from lazy_artist.methods.tuned import TUNED
+
+    fields = {f.name for f in dataclasses.fields(type(RECIPES["lenet_cnn"]))} - {"why"}
+    for backbone, entry in TUNED.items():
+        assert backbone in RECIPES
+        provenance = entry["provenance"]
+        assert set(provenance["recipe"]) == fields and provenance["recipe"]["backbone"] == backbone
+        assert provenance["tune_seed"] >= 0 and provenance["n_draws"] >= 1
+        assert set(entry["chosen"]) <= set(METHOD_NAMES)
+        for method, chosen in entry["chosen"].items():
+            assert set(chosen["hparams"]) == set(own_hparams(method)), (backbone, method)
+            assert 1 <= chosen["draws"] <= provenance["n_draws"]

@@ -12,9 +12,10 @@ wins, the lowest draw on ties (the defaults first); the hard test set is never r
 A sweep on the full data costs hours on 2 CPU cores, so it runs in the ``tune`` profile; its
 T4 writes the chosen values as a module (``artefacts/tuned.py``) that, copied over
 :mod:`lazy_artist.methods.tuned`, the full profile reads (``t4.tuned = "committed"``) with its
-provenance. Each backbone's choice is a record of its own, so one tune build per backbone
-(each fits a working session on 2 cores) adds to the committed module without redoing the
-others. The module is library code, so committing new values changes T4's cache key.
+provenance. Each method's choice on each backbone is a record of its own, so a tune build of
+one backbone (``nox -s tune -- BACKBONE``) or of some methods (``--set t4.methods=...``) adds
+to the committed module without redoing the others: a sweep too long for one sitting on
+2 cores is done in parts. The module is library code, so committing new values changes T4's cache key.
 """
 
 from __future__ import annotations
@@ -179,45 +180,78 @@ def tuning_record(
     when: str,
     profile: str,
 ) -> dict[str, dict[str, Any]]:
-    """What a tuning build hands to later builds, per backbone it tuned: the chosen values and
-    where they come from. Each backbone's entry stands alone, so backbones may be tuned in
-    separate builds (``nox -s tune -- BACKBONE``) and their records merged
+    """What a tuning build hands to later builds: ``[backbone][method]`` -> the chosen draw of
+    every method it swept, each with its own provenance (the build, the canvas, the recipe).
+    Each entry stands alone, so backbones and methods may be tuned in separate builds (``nox
+    -s tune -- BACKBONE``, or ``--set t4.methods=...``) and their records merged
     (:func:`merge_tunings`)."""
     canvas_info = {"bias": canvas.bias, "seed": canvas.seed, "sizes": canvas.sizes()}
-    return {
-        backbone: {
-            "provenance": {
-                "profile": profile,
-                "date": when,
-                "n_draws": n_draws,
-                "tune_seed": tune_seed,
-                "training_code": code,
-                "canvas": canvas_info,
-                "recipe": {f: getattr(recipe, f) for f in _RECIPE_FIELDS},
-            },
-            "chosen": {method: dict(entry) for method, entry in chosen[backbone].items()},
+    record: dict[str, dict[str, Any]] = {}
+    for backbone, recipe in recipes.items():
+        provenance = {
+            "profile": profile,
+            "date": when,
+            "n_draws": n_draws,
+            "tune_seed": tune_seed,
+            "training_code": code,
+            "canvas": canvas_info,
+            "recipe": {f: getattr(recipe, f) for f in _RECIPE_FIELDS},
         }
-        for backbone, recipe in recipes.items()
-    }
+        record[backbone] = {
+            method: {**dict(entry), "provenance": provenance}
+            for method, entry in chosen[backbone].items()
+            if entry["source"] == "sweep"
+        }
+    return record
 
 
 def merge_tunings(
-    committed: Mapping[str, Any], tuned: Mapping[str, Any]
-) -> tuple[dict[str, Any], list[str]]:
-    """The committed record with this build's backbones replaced by ``tuned``'s, and the names
-    of the committed backbones carried over unchanged (tuned by an earlier build)."""
-    kept = [backbone for backbone in committed if backbone not in tuned]
-    return {**{b: committed[b] for b in kept}, **tuned}, kept
+    committed: Mapping[str, Mapping[str, Any]], tuned: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The committed record with this build's entries put in (a method tuned again replaces
+    its entry), and the committed entries carried over unchanged, as ``method@backbone``."""
+    merged = {backbone: dict(methods) for backbone, methods in committed.items()}
+    carried = [
+        f"{method}@{backbone}"
+        for backbone, methods in committed.items()
+        for method in methods
+        if method not in tuned.get(backbone, {})
+    ]
+    for backbone, methods in tuned.items():
+        merged.setdefault(backbone, {}).update(methods)
+    return merged, carried
+
+
+def provenance_groups(
+    chosen: Mapping[str, Mapping[str, Mapping[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Per backbone, the tune builds the values in use come from: each build's provenance with
+    the methods it chose (methods trained with their defaults have none)."""
+    groups: list[dict[str, Any]] = []
+    for backbone, methods in chosen.items():
+        for method, entry in methods.items():
+            provenance = entry.get("provenance")
+            if provenance is None:
+                continue
+            group = next(
+                (g for g in groups if g["backbone"] == backbone and g["provenance"] == provenance),
+                None,
+            )
+            if group is None:
+                group = {"backbone": backbone, "provenance": provenance, "methods": []}
+                groups.append(group)
+            group["methods"].append(method)
+    return groups
 
 
 def tuned_module_text(record: Mapping[str, Any]) -> str:
     """The source of :mod:`lazy_artist.methods.tuned` holding ``record``."""
     body = pprint.pformat(dict(record), sort_dicts=False, width=96)
     return (
-        '"""T4\'s chosen hyper-parameters per backbone, written by ``tune``-profile builds of T4\n'
-        "(their ``artefacts/tuned.py``; ``nox -s tune`` copies it here) and read by the full\n"
-        'profile (``t4.tuned = "committed"``). See :mod:`lazy_artist.methods.tuning`; do not\n'
-        'edit by hand."""\n\n'
+        '"""T4\'s chosen hyper-parameters per backbone and method, written by ``tune``-profile\n'
+        "builds of T4 (their ``artefacts/tuned.py``; ``nox -s tune`` copies it here) and read by\n"
+        'the full profile (``t4.tuned = "committed"``). See :mod:`lazy_artist.methods.tuning`;\n'
+        'do not edit by hand."""\n\n'
         "from typing import Any\n\n"
         f"TUNED: dict[str, Any] = {body}\n"
     )
@@ -231,35 +265,26 @@ def committed_choice(
     pinned: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], list[str]]:
     """The committed tuning's choice per backbone and method where it applies, else the
-    defaults; and why some entries could not be used (empty when all were). A backbone's
-    entry applies when it was tuned on this build's canvas with this build's recipe, and a
-    method's when its hparam names are this build's. Values pinned by ``t4.hparams`` override
-    the tuned ones (and say so)."""
+    defaults; and why some entries could not be used (empty when all were). A method's entry
+    applies when it was tuned on this build's canvas with this build's recipe and its hparam
+    names are this build's; a method with no hparams of its own needs none. Values pinned by
+    ``t4.hparams`` override the tuned ones (and say so)."""
     pinned = pinned or {}
     here = {"bias": canvas.bias, "seed": canvas.seed, "sizes": canvas.sizes()}
     problems = []
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
     for backbone, recipe in recipes.items():
         chosen[backbone] = {}
-        entry_of = record.get(backbone)
-        provenance = (entry_of or {}).get("provenance", {})
         current = {f: getattr(recipe, f) for f in _RECIPE_FIELDS}
-        if entry_of is None:
-            problem = f"{backbone}: not tuned (no tune build of it in lazy_artist/methods/tuned.py)"
-        elif provenance.get("canvas") != here:
-            problem = (
-                f"{backbone}: the canvas differs (tuned on {provenance.get('canvas')}, here {here})"
-            )
-        elif provenance.get("recipe") != current:
-            problem = f"{backbone}: its recipe differs from the one tuned"
-        else:
-            problem = None
-        if problem:
-            problems.append(problem)
-        tuned = (entry_of or {}).get("chosen", {})
+        unusable: dict[str, list[str]] = {}
         for method, draws in plan.items():
-            entry = tuned.get(method)
-            reason = "not used" if problem else _unusable(entry, method)
+            if not tunable(method):
+                chosen[backbone][method] = _untuned(
+                    draws[0], recipe.selection, "no hparams to tune"
+                )
+                continue
+            entry = record.get(backbone, {}).get(method)
+            reason = _unusable(entry, method, here, current)
             if reason is None:
                 fixed = {k: v for k, v in dict(pinned.get(method) or {}).items()}
                 source = "committed tuning"
@@ -268,25 +293,41 @@ def committed_choice(
                 hparams = {**dict(entry["hparams"]), **fixed}
                 chosen[backbone][method] = {**dict(entry), "hparams": hparams, "source": source}
                 continue
-            if not problem:
-                problems.append(f"{backbone} {method}: {reason}")
+            unusable.setdefault(reason, []).append(method)
             chosen[backbone][method] = _untuned(draws[0], recipe.selection, "not tuned")
+        every = [method for method in plan if tunable(method)]
+        for reason, methods in unusable.items():
+            which = "" if methods == every else f" ({', '.join(methods)})"
+            problems.append(f"{backbone}{which}: {reason}")
     return chosen, problems
 
 
-def stale_tunings(record: Mapping[str, Any], backbones: Sequence[str], code: str) -> list[str]:
-    """The backbones among ``backbones`` whose committed tuning ran on other training code."""
-    return [
-        b for b in backbones if b in record and record[b]["provenance"]["training_code"] != code
-    ]
-
-
-def _unusable(entry: Mapping[str, Any] | None, method: str) -> str | None:
+def _unusable(
+    entry: Mapping[str, Any] | None,
+    method: str,
+    canvas: Mapping[str, Any],
+    recipe: Mapping[str, Any],
+) -> str | None:
     if entry is None:
-        return "not in the committed tuning"
+        return "not tuned (no tune build of it in lazy_artist/methods/tuned.py)"
+    provenance = entry.get("provenance", {})
+    if provenance.get("canvas") != canvas:
+        return f"tuned on another canvas ({provenance.get('canvas')}, here {canvas})"
+    if provenance.get("recipe") != recipe:
+        return "its recipe differs from the one tuned"
     if set(entry.get("hparams", {})) != set(own_hparams(method)):
         return "its hparams changed since the tuning"
     return None
+
+
+def stale_tunings(record: Mapping[str, Any], backbones: Sequence[str], code: str) -> list[str]:
+    """The ``method@backbone`` entries of ``backbones`` tuned on other training code."""
+    return [
+        f"{method}@{backbone}"
+        for backbone in backbones
+        for method, entry in record.get(backbone, {}).items()
+        if entry["provenance"]["training_code"] != code
+    ]
 
 
 def tuning_rows(
