@@ -329,12 +329,12 @@ def test_the_committed_tuning_module_is_one_a_full_build_can_read():
     from lazy_artist.methods.tuned import TUNED
 
     fields = {f.name for f in dataclasses.fields(type(RECIPES["lenet_cnn"]))} - {"why"}
-    for backbone, entry in TUNED.items():
-        assert backbone in RECIPES
-        provenance = entry["provenance"]
-        assert set(provenance["recipe"]) == fields and provenance["recipe"]["backbone"] == backbone
-        assert provenance["tune_seed"] >= 0 and provenance["n_draws"] >= 1
-        assert set(entry["chosen"]) <= set(METHOD_NAMES)
-        for method, chosen in entry["chosen"].items():
-            assert set(chosen["hparams"]) == set(own_hparams(method)), (backbone, method)
-            assert 1 <= chosen["draws"] <= provenance["n_draws"]
+    for backbone, methods in TUNED.items():
+        assert backbone in RECIPES and set(methods) <= set(METHOD_NAMES)
+        for method, entry in methods.items():
+            provenance = entry["provenance"]
+            assert set(provenance["recipe"]) == fields, (backbone, method)
+            assert provenance["recipe"]["backbone"] == backbone
+            assert provenance["tune_seed"] >= 0 and provenance["n_draws"] >= 1
+            assert set(entry["hparams"]) == set(own_hparams(method)), (backbone, method)
+            assert 1 < entry["draws"] <= provenance["n_draws"] and entry["source"] == "sweep"
