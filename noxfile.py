@@ -1,5 +1,5 @@
 """Sessions: ``nox -s report`` (the report), ``nox -s tests`` (the test suite), ``nox -s bench``
-(benchmarks), ``nox -s tune`` (T4's hyper-parameter sweep, per backbone), ``nox -s lint``.
+(benchmarks), ``nox -s tune`` (T4's hyper-parameter sweep, in parts), ``nox -s lint``.
 
 Arguments after ``--`` pass through: ``nox -s report -- --profile quick --only t1``,
 ``nox -s tests -- -k cache``.

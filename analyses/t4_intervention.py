@@ -169,8 +169,8 @@ else:
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         profile,
     )
-    # The artefact keeps the committed backbones this build did not tune (one tune build per
-    # backbone adds to the module).
+    # The artefact keeps the committed entries this build did not tune (a sweep done in parts,
+    # one backbone or some methods per tune build, adds to the module).
     merged, carried = merge_tunings(TUNED, tuning_out)
     rec.artefact_path("tuned.py").parent.mkdir(parents=True, exist_ok=True)
     rec.artefact_path("tuned.py").write_text(tuned_module_text(merged))

@@ -15,7 +15,8 @@ T4 writes the chosen values as a module (``artefacts/tuned.py``) that, copied ov
 provenance. Each method's choice on each backbone is a record of its own, so a tune build of
 one backbone (``nox -s tune -- BACKBONE``) or of some methods (``--set t4.methods=...``) adds
 to the committed module without redoing the others: a sweep too long for one sitting on
-2 cores is done in parts. The module is library code, so committing new values changes T4's cache key.
+2 cores is done in parts. The module is library code, so committing new values changes T4's
+cache key.
 """
 
 from __future__ import annotations
@@ -170,6 +171,11 @@ def _untuned(draw: Draw, rule: str, why: str) -> dict[str, Any]:
     }
 
 
+def _canvas_identity(canvas: Canvas) -> dict[str, Any]:
+    # What a tuning records of its canvas, and what a later build must match to reuse it.
+    return {"bias": canvas.bias, "seed": canvas.seed, "sizes": canvas.sizes()}
+
+
 def tuning_record(
     chosen: Mapping[str, Mapping[str, Mapping[str, Any]]],
     recipes: Mapping[str, Recipe],
@@ -185,7 +191,7 @@ def tuning_record(
     Each entry stands alone, so backbones and methods may be tuned in separate builds (``nox
     -s tune -- BACKBONE``, or ``--set t4.methods=...``) and their records merged
     (:func:`merge_tunings`)."""
-    canvas_info = {"bias": canvas.bias, "seed": canvas.seed, "sizes": canvas.sizes()}
+    canvas_info = _canvas_identity(canvas)
     record: dict[str, dict[str, Any]] = {}
     for backbone, recipe in recipes.items():
         provenance = {
@@ -270,7 +276,7 @@ def committed_choice(
     names are this build's; a method with no hparams of its own needs none. Values pinned by
     ``t4.hparams`` override the tuned ones (and say so)."""
     pinned = pinned or {}
-    here = {"bias": canvas.bias, "seed": canvas.seed, "sizes": canvas.sizes()}
+    here = _canvas_identity(canvas)
     problems = []
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
     for backbone, recipe in recipes.items():
