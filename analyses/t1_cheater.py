@@ -38,6 +38,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from lazy_artist.data.canvas import COLOUR_NAMES, load_canvas
+from lazy_artist.inference import predict
 from lazy_artist.methods.figures import method_learning_curves
 from lazy_artist.methods.selection import RULE_LABELS
 from lazy_artist.metrics import (
@@ -50,7 +51,6 @@ from lazy_artist.metrics import (
 from lazy_artist.plots import accuracy_grid, colour_probe_heatmap, confusion_matrices
 from lazy_artist.results import Recorder, artefact
 from lazy_artist.runtime import resolve_device, seed_everything
-from lazy_artist.training import predict
 from lazy_artist.zoo import load_study_model
 
 seed_everything(seed)

@@ -115,9 +115,9 @@ from lazy_artist.attacks.tables import (
 )
 from lazy_artist.attacks.transfer import AdversarialSet, transfer_matrix
 from lazy_artist.data.canvas import load_canvas
+from lazy_artist.inference import predict
 from lazy_artist.results import Recorder, artefact
-from lazy_artist.runtime import resolve_device, seed_everything
-from lazy_artist.training import configure_threads, predict
+from lazy_artist.runtime import configure_threads, resolve_device, seed_everything
 from lazy_artist.zoo import CHEATER_BACKBONE, matched_pairs
 
 seed_everything(seed)

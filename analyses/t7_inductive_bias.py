@@ -66,8 +66,7 @@ from lazy_artist.inductive.grid import (
 )
 from lazy_artist.inductive.plots import accuracy_bars, clean_and_scrambled_examples, fgsm_curves
 from lazy_artist.results import Recorder
-from lazy_artist.runtime import resolve_device, seed_everything
-from lazy_artist.training import configure_threads
+from lazy_artist.runtime import configure_threads, resolve_device, seed_everything
 
 seed_everything(seed)
 configure_threads(threads)

@@ -29,7 +29,7 @@ from lazy_artist.data.mnist import MnistArrays
 from lazy_artist.methods.algorithms import build_algorithm
 from lazy_artist.methods.trainer import train_algorithm
 from lazy_artist.precision import PRECISIONS, autocast, channels_last
-from lazy_artist.training import configure_threads
+from lazy_artist.runtime import configure_threads
 
 
 def synthetic_canvas(n_train: int, seed: int = 0) -> Canvas:

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from lazy_artist.data.canvas import PALETTE
+from lazy_artist.inference import predict
 from lazy_artist.models import build_model
 from lazy_artist.models.checkpoints import checkpoint_extra, load_checkpoint, save_checkpoint
 from lazy_artist.runtime import seed_everything
-from lazy_artist.training import predict, train_classifier
+from lazy_artist.training import train_classifier
 
 
 def _toy(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +106,7 @@ def test_configure_threads_takes_a_count_or_every_core():
 
     import torch
 
-    from lazy_artist.training import configure_threads
+    from lazy_artist.runtime import configure_threads
 
     before = torch.get_num_threads()
     try:

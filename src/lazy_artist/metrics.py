@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lazy_artist.data.canvas import COLOUR_NAMES, N_CLASSES, recolour_all
-from lazy_artist.training import predict
+from lazy_artist.inference import predict
 
 
 def accuracy(preds: np.ndarray, labels: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-"""Seeding and device selection shared by every task."""
+"""Seeding, device selection and torch's thread count, shared by every task."""
 
 from __future__ import annotations
 
@@ -31,3 +31,20 @@ def resolve_device(device: str = "auto") -> torch.device:
             f"device {device!r} asked for, but CUDA is not available here: use 'auto' or 'cpu'"
         )
     return resolved
+
+
+def configure_threads(threads: int = 0) -> int:
+    """Set torch's intra-op thread count and return it: ``threads`` when positive (a task's
+    ``threads`` parameter), else every available core, but never more threads than cores."""
+    if threads < 0:
+        raise ValueError(f"threads must be >= 0 (0: every available core), got {threads}")
+    if threads:
+        torch.set_num_threads(threads)
+        return threads
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    threads = max(1, min(cores, torch.get_num_threads()))
+    torch.set_num_threads(threads)
+    return threads

@@ -1,4 +1,4 @@
-"""Training a plain classifier (T7) and prediction, on the one training loop
+"""Training a plain classifier (T7) on the one training loop
 (:mod:`lazy_artist.loop`; T4's methods run it through :mod:`lazy_artist.methods.trainer`).
 
 Batches come from plain tensors indexed by ``torch.randperm`` (much faster than a DataLoader for
@@ -9,7 +9,6 @@ saved and loaded beside the model registry (:mod:`lazy_artist.models.checkpoints
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,27 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from lazy_artist.inference import predict
 from lazy_artist.loop import refuse_hard_test, run_epochs, selection_rule_text
 from lazy_artist.precision import autocast, channels_last, channels_last_module, check_precision
+from lazy_artist.runtime import configure_threads
 
 ArrayPair = tuple[Any, Any]  # (images, labels) as numpy arrays or tensors
-
-
-def configure_threads(threads: int = 0) -> int:
-    """Set torch's intra-op thread count and return it: ``threads`` when positive (a task's
-    ``threads`` parameter), else every available core, but never more threads than cores."""
-    if threads < 0:
-        raise ValueError(f"threads must be >= 0 (0: every available core), got {threads}")
-    if threads:
-        torch.set_num_threads(threads)
-        return threads
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    threads = max(1, min(cores, torch.get_num_threads()))
-    torch.set_num_threads(threads)
-    return threads
 
 
 def _as_tensors(pair: ArrayPair) -> tuple[torch.Tensor, torch.Tensor]:
@@ -165,28 +149,3 @@ def train_classifier(
         selected_score=best.score,
         seconds=time.perf_counter() - started,
     )
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module,
-    images: Any,
-    batch_size: int = 1024,
-    device: torch.device | str = "cpu",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted class (int64, N) and softmax probabilities (float32, N x classes)."""
-    was_training = model.training
-    model.eval()
-    device = torch.device(device)
-    x_all = (
-        images if torch.is_tensor(images) else torch.as_tensor(np.asarray(images, dtype=np.float32))
-    )
-    probs = []
-    for start in range(0, len(x_all), batch_size):
-        logits = model(channels_last(x_all[start : start + batch_size].float().to(device)))
-        probs.append(torch.softmax(logits, dim=1).cpu())
-    model.train(was_training)
-    if not probs:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    prob = torch.cat(probs).numpy().astype(np.float32)
-    return prob.argmax(1).astype(np.int64), prob

@@ -258,3 +258,18 @@ def test_a_reused_run_saves_the_checkpoint_bytes_its_trained_run_saved(tmp_path,
         for path in trained
     }
     assert all(a == b for a, b in digests.values()), digests
+
+
+def test_a_recipe_edit_changes_no_code_digest_but_the_recipe_class_does(package_copy):
+    # A run gets its backbone's recipe as fields that are in its key (epochs, width, precision,
+    # optimiser settings), so editing lenet_cnn's recipe must not re-key cheater_cnn's runs.
+    recipes = package_copy / "methods" / "recipes.py"
+    text = recipes.read_text(encoding="utf-8")
+    before = code_digests(package_copy)
+    lenet = text.index('"lenet_cnn": Recipe(')
+    edited = text[:lenet] + text[lenet:].replace("epochs=4,", "epochs=9,", 1)
+    assert edited != text
+    recipes.write_text(edited, encoding="utf-8")
+    assert code_digests(package_copy) == before
+    insert_code(recipes, "Recipe", "_edited = 1", method="hparams")
+    assert changed(before, code_digests(package_copy)) == {"shared"}

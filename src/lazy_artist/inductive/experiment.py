@@ -19,8 +19,9 @@ from lazy_artist.data.fashion import CLASS_NAMES as FASHION_CLASSES
 from lazy_artist.data.fashion import load_fashion_mnist
 from lazy_artist.data.mnist import MnistArrays, load_mnist
 from lazy_artist.data.scramble import scramble
+from lazy_artist.inference import predict
 from lazy_artist.models import build_model
-from lazy_artist.training import predict, train_classifier
+from lazy_artist.training import train_classifier
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ def precision_advice(params: Mapping[str, Any], device: str) -> list[str]:
     recipes = resolve_recipes(params["backbones"], params.get("recipes"))
     slow = [name for name, recipe in recipes.items() if recipe.precision == "bf16"]
     return [
-        f"backbone {name}'s recipe trains in bf16, but this CPU has no native bf16 "
-        f"({' / '.join(BF16_FLAGS)} absent): expect its runs to be about 10x slower than on "
-        "a CPU with it. To trade comparability with the published numbers for speed, pass "
-        f'--set \'t4.recipes={{"{name}": {{"precision": "fp32"}}}}\' '
+        f"backbone {name} trains in bf16, but this CPU has no native bf16 "
+        f"({' / '.join(BF16_FLAGS)} absent): expect its runs to be about 10x slower than in "
+        f'fp32, which --set \'t4.recipes={{"{name}": {{"precision": "fp32"}}}}\' gives '
+        "(a different model: the precision is in T4's recipe table)"
         for name in slow
     ]

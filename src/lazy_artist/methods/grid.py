@@ -369,8 +369,8 @@ def per_colour_hard(
 ) -> list[dict[str, Any]]:
     """Hard-test accuracy per stroke colour (palette order): ``{"colour", "images", "mean",
     "ci95", "n"}`` over seeds (the canvas's colour ids; mean None for a colour with no image)."""
+    from lazy_artist.inference import predict
     from lazy_artist.metrics import per_colour_accuracy
-    from lazy_artist.training import predict
 
     hard = canvas["hard_test"]
     per_seed = []

@@ -9,8 +9,9 @@ run 21.
 The training code is hashed in two parts (:mod:`lazy_artist.codehash`), as syntax trees
 without comments or docstrings. The *shared* part is every library module
 ``lazy_artist.methods.run`` imports, whole (trainer, run, models, canvas, precision, ...),
-except the methods' own modules (:data:`METHOD_MODULES`), of which only the definitions the
-shared code uses count (``Algorithm``, ``build_algorithm``, ``hparams_for``, ...). The
+except the methods' own modules and the recipes (:data:`METHOD_MODULES`), of which only the
+definitions the shared code uses count (``Algorithm``, ``build_algorithm``, ``hparams_for``,
+``Recipe``, ...). The
 *method* part is the run's class (``type(algorithm)``), its base classes and every
 definition they name, followed across modules. So editing ``cf_invar``'s loss, or a helper
 only it calls, retrains the ``cf_invar`` runs and nothing else; editing the base class, a
@@ -19,7 +20,7 @@ changing its registered ``name``, changes the registry's names, which the shared
 and retrains every run.
 The hyper-parameter tables of ``methods/hparams.py`` count by value: a run reads them only
 through ``hparams_for``, whose result (the resolved hparams) is in the key, so a new default
-for one method re-keys that method's runs only (:data:`HPARAM_TABLES`).
+for one method re-keys that method's runs only (:data:`VALUE_KEYED_TABLES`).
 
 Each entry is a directory written under a temporary name and renamed into place, so a killed
 run never leaves a half-written entry that a later build would trust. The entry records the
@@ -54,16 +55,24 @@ KEY_FILE = "key.json"
 HASHES_FILE = "hashes.json"  # size + sha256 of the files above, written before the rename
 DAMAGED_DIR = ".damaged"
 TRAINING_ENTRY_POINT = "import lazy_artist.methods.run\n"
-# The methods' own code: hashed per definition, so one method's edit re-keys its runs only.
+# Hashed per definition: the methods' own code, so one method's edit re-keys its runs only,
+# and the recipes, whose table (RECIPES) no shared code reads: a run gets its backbone's recipe
+# as fields that are in the key (epochs, width, precision, optimiser settings), so editing one
+# backbone's recipe re-keys that backbone's runs only.
 METHOD_MODULES = (
     "lazy_artist.methods.algorithms",
     "lazy_artist.methods.counterfactual",
     "lazy_artist.methods.hparams",
+    "lazy_artist.methods.recipes",
 )
 # hparams.py's tables (METHOD_SPECS, DEFAULT_HPARAMS, ...: every NAME = {...} there) reach a
 # run, through these readers, only as the resolved hparams, which are in the key as values:
 # read there they count by their names, not their values (see lazy_artist.codehash).
-HPARAM_TABLES = {"lazy_artist.methods.hparams": ("*", ("hparams_for", "_specs", "random_hparams"))}
+# Likewise RECIPES, read by no run: each run's recipe fields are in its key (see METHOD_MODULES).
+VALUE_KEYED_TABLES = {
+    "lazy_artist.methods.hparams": ("*", ("hparams_for", "_specs", "random_hparams")),
+    "lazy_artist.methods.recipes": (("RECIPES",), ("parse_backbones", "resolve_recipes")),
+}
 # build_algorithm looks the run's method up here; that class is type(algorithm), hashed apart.
 METHOD_REGISTRY = ("lazy_artist.methods.algorithms", "_REGISTRY")
 
@@ -74,7 +83,7 @@ def training_code(package_dir: Path | None = None) -> CodeGraph:
         TRAINING_ENTRY_POINT,
         METHOD_MODULES,
         package_dir,
-        keyed_by_value=HPARAM_TABLES,
+        keyed_by_value=VALUE_KEYED_TABLES,
         entry_registries=[METHOD_REGISTRY],
     )
 

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from lazy_artist.data.canvas import BG_RANGE, Canvas, CanvasSplit
+from lazy_artist.inference import predict
 from lazy_artist.loop import refuse_hard_test, run_epochs, selection_rule_text
 from lazy_artist.methods.algorithms import Algorithm, Batch
 from lazy_artist.methods.names import INPUT_KINDS
@@ -31,7 +32,7 @@ from lazy_artist.precision import (
     channels_last_module,
     check_precision,
 )
-from lazy_artist.training import configure_threads, predict
+from lazy_artist.runtime import configure_threads
 
 EVAL_SPLITS = ("val", "conflict_val", "hard_test")
 SELECTION_SPLITS = ("val", "conflict_val")  # validation data only: never a test split
