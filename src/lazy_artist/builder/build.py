@@ -338,12 +338,15 @@ def task_key_parts(
     versions: dict[str, str],
     devices: dict[str, str],
 ) -> cache.TaskKeyParts:
-    """What ``task``'s cache key is made of (:func:`cache.key_parts`), for the build and for
-    ``status`` / ``--dry-run`` alike."""
+    """What ``task``'s cache key is made of, for the build and for ``status`` / ``--dry-run``
+    alike; the library per module: only the code this notebook can reach (a new module
+    elsewhere keeps it cached)."""
     notebook = project.notebook(task.name)
-    return cache.key_parts(
-        notebook_text=notebook.read_text(encoding="utf-8") if notebook.exists() else "",
+    text = notebook.read_text(encoding="utf-8") if notebook.exists() else ""
+    return cache.TaskKeyParts(
+        notebook_text=text,
         params=task.key_params(params),
+        library=cache.library_digests(notebook_text=text),
         upstream_ids=upstream_ids,
         data_identity={name: data_ids.get(name, "") for name in task.datasets},
         versions=versions,

@@ -74,7 +74,7 @@ def package_versions(names: Iterable[str] = KEY_PACKAGES) -> dict[str, str]:
 class TaskKeyParts:
     """What one task's cache key is made of; every field is part of it. ``library`` is one
     digest or the per-module digests of :func:`library_digests`. A build and ``status`` make
-    it the same way (:func:`key_parts`); :func:`task_key` hashes it and
+    it the same way (``build.task_key_parts``); :func:`task_key` hashes it and
     ``changes.key_inputs`` keeps a short digest of each field."""
 
     notebook_text: str
@@ -100,25 +100,3 @@ def task_key(parts: TaskKeyParts) -> str:
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def key_parts(
-    *,
-    notebook_text: str,
-    params: Mapping[str, Any],
-    upstream_ids: Mapping[str, str],
-    data_identity: Mapping[str, str],
-    versions: Mapping[str, str],
-    device: str,
-) -> TaskKeyParts:
-    """One task's :class:`TaskKeyParts`, the library per module: only the library code this
-    notebook can reach (a new module elsewhere keeps it cached)."""
-    return TaskKeyParts(
-        notebook_text=notebook_text,
-        params=params,
-        library=library_digests(notebook_text=notebook_text),
-        upstream_ids=upstream_ids,
-        data_identity=data_identity,
-        versions=versions,
-        device=device,
-    )

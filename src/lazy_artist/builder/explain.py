@@ -1,7 +1,7 @@
 """What a build would do, and why, without running anything (``status``, ``build --dry-run``).
 
 Every task's key is recomputed from the current notebooks, parameters, library code, data,
-package versions and device (``cache.key_parts``, as a build computes it) and compared with
+package versions and device (``build.task_key_parts``, as a build computes it) and compared with
 the stored result's ``task.json``: the same key is ``cached``; a different one names the
 inputs that changed, read from the key inputs recorded at commit (``changes.key_inputs``).
 A task keyed on what it read of an upstream task (builder/upstream.py) whose only change is
