@@ -39,6 +39,17 @@ def report(session: nox.Session) -> None:
     session.run("python", "-m", "lazy_artist", "build", "--profile", "full", *session.posargs)
 
 
+def _tune_part(part: str) -> list[str]:
+    """``BACKBONE[:METHOD,...]`` as the ``--set`` options of its tune build."""
+    backbone, _, methods = part.partition(":")
+    # One backbone trained: it is also the one the T4 checks and the bias sweep use.
+    roles = ("backbones", "cheater_backbone", "best_backbone", "sweep_backbone")
+    sets = [f"--set=t4.{role}={backbone}" for role in roles] if backbone else []
+    if methods:  # ERM too: the tables' reference (nothing of it is tuned)
+        sets.append(f"--set=t4.methods=erm,{methods}")
+    return sets
+
+
 @nox.session
 def tune(session: nox.Session) -> None:
     """T4's tuning sweep on the full data (``--profile tune``): none named, every backbone in
@@ -49,16 +60,12 @@ def tune(session: nox.Session) -> None:
     span sittings."""
     install_project(session)
     session.run("python", "-m", "lazy_artist", "data", "--install", "--profile", "tune")
-    for part in session.posargs or [""]:
-        backbone, _, methods = part.partition(":")
-        # One backbone trained: it is also the one the T4 checks and the bias sweep use.
-        roles = ("backbones", "cheater_backbone", "best_backbone", "sweep_backbone")
-        sets = [f"--set=t4.{role}={backbone}" for role in roles] if backbone else []
-        if methods:  # ERM too: the tables' reference (nothing of it is tuned)
-            sets.append(f"--set=t4.methods=erm,{methods}")
-        session.run(
-            "python", "-m", "lazy_artist", "build", "--profile", "tune", "--only", "t4", *sets
-        )
+    build = ("python", "-m", "lazy_artist", "build", "--profile", "tune", "--only", "t4")
+    parts = [_tune_part(part) for part in session.posargs or [""]]
+    for sets in parts:  # a misspelt name in the last part fails now, not hours from now
+        session.run(*build, "--dry-run", *sets, silent=True)
+    for sets in parts:
+        session.run(*build, *sets)
         session.run(
             "python",
             "-c",
