@@ -27,6 +27,7 @@ from _report import emit
 from lazy_artist.data.canvas import Canvas, CanvasSplit, build_canvas
 from lazy_artist.data.mnist import MnistArrays
 from lazy_artist.methods.algorithms import build_algorithm
+from lazy_artist.methods.recipes import RECIPES
 from lazy_artist.methods.trainer import train_algorithm
 from lazy_artist.precision import PRECISIONS, autocast, channels_last
 from lazy_artist.runtime import configure_threads
@@ -114,9 +115,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--backbone", default="lenet_cnn", help="model registry name (T4's)")
     parser.add_argument("--width", type=int, default=16, help="backbone width (T4 full: 16)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--precision", default="bf16", choices=PRECISIONS, help="T4's default")
+    parser.add_argument(
+        "--precision", default=None, choices=PRECISIONS, help="default: the backbone's recipe's"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
+    precision = args.precision or RECIPES[args.backbone].precision
 
     threads = configure_threads()
     canvas = synthetic_canvas(args.n)
@@ -126,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         batch_size=args.batch_size,
         lr=1e-3,
         epochs=args.epochs,
-        precision=args.precision,
+        precision=precision,
     )
     naive = replace(setup, precision="fp32")
     plain_loop(canvas["train"], setup, seed=99)  # warm-up: allocator, kernels, thread pool
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "backbone": args.backbone,
         "width": args.width,
         "batch_size": args.batch_size,
-        "precision": args.precision,
+        "precision": precision,
         "threads": threads,
         "plain_images_per_s": round(plain_ips, 1),
         "trainer_images_per_s": round(trainer_ips, 1),
