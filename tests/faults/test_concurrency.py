@@ -130,7 +130,8 @@ def test_with_no_wait_every_writing_command_refuses_in_one_line(tmp_path):
     assert run_cli(project.root, *build_argv()).returncode == 0  # a run.json for render
     store = BuildStore.for_profile(project.build_dir, "quick")
     good = store.completed_record("produce")
-    first = start_cli(project.root, *build_argv("--force", "--set", "produce.sleep_s=90"))
+    # Sleeps far longer than the four refused commands take on a loaded machine; killed below.
+    first = start_cli(project.root, *build_argv("--force", "--set", "produce.sleep_s=900"))
     try:
         wait_for_staging(store, first)
         refused = {name: run_cli(project.root, *argv) for name, argv in REFUSING.items()}
