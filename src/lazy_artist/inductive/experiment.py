@@ -20,13 +20,8 @@ from lazy_artist.data.fashion import load_fashion_mnist
 from lazy_artist.data.mnist import MnistArrays, load_mnist
 from lazy_artist.data.scramble import scramble
 from lazy_artist.inference import predict
-from lazy_artist.methods.algorithms import build_algorithm
+from lazy_artist.models import build_model
 from lazy_artist.training import train_classifier
-
-# T7's classifiers are plain ERM on grayscale images: the registry's gray-input ERM class (in
-# T4 it is the "gray_oracle", because there the grayscale input is privileged; here it is the
-# data itself).
-GRAY_ERM = "gray_oracle"
 
 
 @dataclass(frozen=True)
@@ -119,22 +114,19 @@ def fit_and_test(
 ) -> FitResult:
     """Train a registered model on ``splits.train`` (checkpoint chosen on ``val``), then measure
     test accuracy once."""
-    # The initial weights depend on the seed only (build_algorithm seeds them).
-    algorithm = build_algorithm(
-        GRAY_ERM,
-        {"lr": lr, "batch_size": batch_size, "weight_decay": 0.0, "schedule": "cosine"},
-        backbone_kwargs=model_kwargs,
-        seed=seed,
-        backbone=model_name,
-    )
+    torch.manual_seed(seed)  # the initial weights depend on the seed only
+    network = build_model(model_name, **model_kwargs)
     result = train_classifier(
-        algorithm,
+        network,
         splits.train,
         {"val": splits.val},
         epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
         seed=seed,
         device=device,
         select_on="val",
+        schedule="cosine",
         progress=False,
     )
     predicted, _ = predict(result.model, splits.test[0], device=device)
