@@ -50,8 +50,8 @@ import matplotlib.pyplot as plt
 
 from lazy_artist.data.canvas import build_canvas, load_canvas
 from lazy_artist.data.mnist import load_mnist
-from lazy_artist.methods.algorithms import GROUPS
 from lazy_artist.methods.artefacts import MethodIndex
+from lazy_artist.methods.base import GROUPS
 from lazy_artist.methods.design import DECISIONS
 from lazy_artist.methods.figures import (
     bias_sweep_intervals,

@@ -241,6 +241,27 @@ def test_adding_a_method_changes_the_registry_names_every_run_reads(package):
     assert [graph(package).method_digest(stand_in(name)) for name in "AB"] == methods_before
 
 
+def test_methods_registered_from_another_split_module_count_in_the_registry_names(package):
+    # As methods/algorithms.py registers its classes with base.py's registrar.
+    (package / "more.py").write_text(
+        "from fakepkg.methods import Base, _register\n\n\n"
+        '@_register\nclass D(Base):\n    name = "d"\n',
+        encoding="utf-8",
+    )
+    split = (*SPLIT, "fakepkg.more")
+
+    def shared() -> str:
+        return CodeGraph(
+            ENTRY, split, package, keyed_by_value=KEYED, entry_registries=REGISTRY
+        ).shared_digest()
+
+    before = shared()
+    edit(package, "more.py", 'name = "d"', 'name = "e"')  # renamed
+    renamed = shared()
+    edit(package, "more.py", "@_register\nclass D", "class D")  # no longer registered
+    assert len({before, renamed, shared()}) == 3
+
+
 @pytest.mark.parametrize(
     "new_body",
     [

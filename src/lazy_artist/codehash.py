@@ -23,16 +23,17 @@ digest takes more, never less:
 - module-level state of a split module that some code mutates (item or attribute assignment,
   ``append``/``update``/... or a torch in-place ``name_()`` call, ``global``): a read of it
   (a *registry*: what it holds was put there by code the reader does not name) takes the whole
-  module. One exception, the *entry registry* (``algorithms._REGISTRY``): the shared code
+  module. One exception, the *entry registry* (``base.REGISTRY``): the shared code
   looks up the run's own method in it, and that class is ``type(algorithm)``, hashed as the
-  method part; a read of its keys (``list(_REGISTRY)``) adds the registered names in their
-  order and the code that registers them, so adding or renaming a method changes every key;
+  method part; a read of its keys (``list(REGISTRY)``) adds the registered names in their
+  order (of every split module's classes the registrar decorates, wherever it is imported)
+  and the code that registers them, so adding or renaming a method changes every key;
   a method whose own code reads it takes the whole module;
 - statements of a split module that run code at import (everything but ``def``, ``class``,
   imports and ``NAME = <constants, names and displays of them>``: assignments that call or
   compute, expressions, ``if``/``try`` blocks, ``from __future__``) are shared; a plain value
   counts where it is used. A class body and its decorators also run at import: they are
-  taken to act on the class (or, like ``@_register``, on a registry, handled above), not on
+  taken to act on the class (or, like ``@register``, on a registry, handled above), not on
   other methods' state.
 
 *Keyed by value*: a split module's table whose only effect on a run is values that are in
@@ -715,14 +716,8 @@ class _Closure:
             if writer_module == module:
                 registrars |= info.statements[index].names
         entries = []
-        for stmt in info.body:
-            decorators = [
-                d.func if isinstance(d, ast.Call) else d
-                for d in getattr(stmt, "decorator_list", [])
-            ]
-            if not isinstance(stmt, ast.ClassDef) or not any(
-                isinstance(d, ast.Name) and d.id in registrars for d in decorators
-            ):
+        for stmt, registers in self._registered_classes(module, registrars):
+            if not registers:
                 continue
             own = [
                 _dump(s)
@@ -737,6 +732,38 @@ class _Closure:
         unit = (info.rel, -1, -1, f"registry {name}")
         self.units[unit] = repr(entries)
         self.labels[unit] = f"{info.rel}:{name} (registered names)"
+
+    def _registered_classes(
+        self, module: str, registrars: set[str]
+    ) -> Iterator[tuple[ast.ClassDef, bool]]:
+        """Every class of the registry's module, then of the other split modules (by name),
+        with whether a decorator of it is one of ``registrars`` (functions of ``module``),
+        named there directly or imported from ``module`` (``from .base import register``)."""
+        graph = self.graph
+        for name in [module, *sorted(graph.split - {module})]:
+            info = graph.module(name)
+            if info is None or info.body is None:
+                continue
+            for stmt in info.body:
+                if not isinstance(stmt, ast.ClassDef):
+                    continue
+                decorators = [d.func if isinstance(d, ast.Call) else d for d in stmt.decorator_list]
+                yield (
+                    stmt,
+                    any(
+                        isinstance(d, ast.Name)
+                        and self._names_registrar(name, d.id, module, registrars)
+                        for d in decorators
+                    ),
+                )
+
+    def _names_registrar(self, where: str, name: str, module: str, registrars: set[str]) -> bool:
+        if where == module:
+            return name in registrars
+        return any(
+            hit[0] == "def" and hit[1] == module and hit[2] in registrars
+            for hit in self.graph.lookup(where, (name,))
+        )
 
     # --- walking ----------------------------------------------------------------------------
 

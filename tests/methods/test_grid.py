@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from lazy_artist.methods.algorithms import ALGORITHMS, GROUPS, get_algorithm_class
+from lazy_artist.methods.algorithms import ALGORITHMS, get_algorithm_class
 from lazy_artist.methods.artefacts import MethodIndex, load_method, read_index
+from lazy_artist.methods.base import GROUPS
 from lazy_artist.methods.grid import (
     RunRecord,
     RunSpec,

@@ -15,7 +15,6 @@ from torch import nn
 
 from lazy_artist.methods.algorithms import (
     DANN,
-    Batch,
     DANNColour,
     build_algorithm,
     chroma_saliency_penalty,
@@ -27,6 +26,7 @@ from lazy_artist.methods.algorithms import (
     l2_penalty,
     lff_weights,
 )
+from lazy_artist.methods.base import Batch
 from lazy_artist.methods.counterfactual import background_mask, stroke_mask
 from tests.methods.test_algorithms import TINY, make_batch, tiny_canvas
 

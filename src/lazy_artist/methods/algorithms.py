@@ -3,8 +3,10 @@
 Every method wraps the same backbone (``network``: input -> logits, built through the model
 registry, so later tasks load and hook it like any other model) and owns its optimiser(s):
 ``update(batch, epoch)`` takes one optimisation step and returns its loss terms as floats,
-``predict(x)`` gives logits. ``ALGORITHMS`` lists the names; :func:`build_algorithm` builds one
-with validated hyper-parameters (:mod:`lazy_artist.methods.hparams`).
+``predict(x)`` gives logits. The base class, the batch, the registry and ERM are in
+:mod:`lazy_artist.methods.base`; ``ALGORITHMS`` lists the registered names, in order;
+:func:`build_algorithm` builds one with validated hyper-parameters
+(:mod:`lazy_artist.methods.hparams`).
 
 Methods that split the network into an embedding and a head use the backbone's ``features(x)``
 (the penultimate vector) and its linear head ``fc``, as :class:`~lazy_artist.models.cnn.CheaterCNN`
@@ -14,18 +16,24 @@ provides.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lazy_artist.data.canvas import BG_RANGE
+from lazy_artist.methods.base import (
+    ERM,
+    N_CLASSES,
+    REGISTRY,
+    Algorithm,
+    Batch,
+    register,
+    seeded,
+)
 from lazy_artist.methods.counterfactual import (
     background_mask,
-    random_other_colours,
     random_palette_colours,
     recolour,
     stroke_mask,
@@ -33,23 +41,6 @@ from lazy_artist.methods.counterfactual import (
 from lazy_artist.methods.hparams import hparams_for
 from lazy_artist.methods.names import check_registry
 from lazy_artist.models import build_model
-
-N_CLASSES = 10
-
-
-@dataclass
-class Batch:
-    """One training batch. The trainer fills only the fields the method lists in
-    ``batch_fields`` (the others stay None), so unused arrays are never gathered."""
-
-    images: torch.Tensor | None = None  # (B, 3, 28, 28) float in [0, 1]
-    gray: torch.Tensor | None = None  # (B, 1, 28, 28) float in [0, 1]
-    labels: torch.Tensor | None = None  # (B,) int64
-    colours: torch.Tensor | None = None  # (B,) int64 palette index on the stroke
-    digits: torch.Tensor | None = None  # (B, 28, 28) uint8: the MNIST digit, for recolouring
-    generator: torch.Generator | None = None  # seeded stream for on-the-fly randomness
-    index: torch.Tensor | None = None  # (B,) int64 position in the training split
-
 
 # --------------------------------------------------------------------------------------------
 # Loss terms (public so that tests can check each does what it claims on a constructed case)
@@ -181,154 +172,6 @@ def class_max_normalised(
     return ema[index] / class_max[labels].clamp(min=1e-8)
 
 
-# --------------------------------------------------------------------------------------------
-# Base class and registry
-
-
-class Algorithm(nn.Module):
-    """A debiasing method: the shared ``network`` plus the method's own losses and optimisers."""
-
-    name: ClassVar[str] = ""
-    # The privileged information the method uses beyond images and labels (a key of GROUPS);
-    # declared by every registered class itself, never inherited.
-    privileged: ClassVar[str] = ""
-    input_kind: ClassVar[str] = "colour"  # "colour": batch.images; "gray": batch.gray
-    batch_fields: ClassVar[tuple[str, ...]] = ("images", "labels")
-
-    def __init__(
-        self,
-        hparams: Mapping[str, Any],
-        backbone: str = "cheater_cnn",
-        backbone_kwargs: Mapping[str, Any] | None = None,
-        num_classes: int = N_CLASSES,
-    ) -> None:
-        super().__init__()
-        self.hparams = dict(hparams)
-        in_channels = 1 if self.input_kind == "gray" else 3
-        kwargs = dict(backbone_kwargs or {})
-        if kwargs.get("in_channels", in_channels) != in_channels:
-            raise ValueError(
-                f"{self.name} takes {self.input_kind} input ({in_channels} channels), "
-                f"but backbone_kwargs ask for in_channels={kwargs['in_channels']}"
-            )
-        kwargs.update(in_channels=in_channels, num_classes=num_classes)
-        self.backbone = backbone
-        self.backbone_kwargs = kwargs
-        self.network = build_model(backbone, **kwargs)
-        # Repainted digits get the training canvas's background range (the trainer sets it from
-        # canvas.meta["bg_range"]), so counterfactuals come from the canvas's own distribution.
-        self.bg_range: tuple[float, float] = BG_RANGE
-        self.backward_passes = 0  # counted by step()
-        self._optimisers: list[torch.optim.Optimizer] = []
-        self._schedulers: list[torch.optim.lr_scheduler.LRScheduler] = []
-        self.optimiser = self.make_optimiser(self.network.parameters())
-
-    def make_optimiser(self, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-        """Adam with the common hparams; registered so :meth:`prepare` can schedule it."""
-        optimiser = torch.optim.Adam(
-            params, lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
-        )
-        self._optimisers.append(optimiser)
-        return optimiser
-
-    def prepare(self, total_steps: int, n_train: int) -> None:
-        """Called once by the trainer before the first update (schedules need the run length)."""
-        if self.hparams["schedule"] == "cosine":
-            self._schedulers = [
-                torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, total_steps))
-                for opt in self._optimisers
-            ]
-
-    def step_schedules(self) -> None:
-        for scheduler in self._schedulers:
-            scheduler.step()
-
-    def inputs(self, batch: Batch) -> torch.Tensor:
-        x = batch.gray if self.input_kind == "gray" else batch.images
-        if x is None:
-            raise ValueError(
-                f"{self.name} needs batch.{'gray' if self.input_kind == 'gray' else 'images'}"
-            )
-        return x
-
-    def counterfactual(self, batch: Batch) -> torch.Tensor:
-        """The batch's digits repainted in a random non-dominant colour (never the label's own)."""
-        colours = random_other_colours(batch.labels, batch.generator)
-        return recolour(batch.digits, colours, batch.generator, bg_range=self.bg_range)
-
-    def twice(
-        self, function: Callable[[torch.Tensor], torch.Tensor], batch: Batch
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``function`` of the batch images and of their counterfactual. Two passes of B images
-        rather than one of 2B: measured ~1.4x faster on CPU (smaller activations stay in cache)."""
-        return function(batch.images), function(self.counterfactual(batch))
-
-    def step(self, loss: torch.Tensor, *optimisers: torch.optim.Optimizer) -> None:
-        """One backward pass of ``loss`` and one update of each optimiser; counted in
-        ``backward_passes`` (T4 reports compute per method: DANN's adversary-only steps count)."""
-        self.backward_passes += 1
-        for optimiser in optimisers:
-            optimiser.zero_grad(set_to_none=True)
-        # The backward pass outside autocast (PyTorch's advice): its ops take the forward's dtypes.
-        with torch.autocast(loss.device.type, enabled=False):
-            loss.backward()
-        for optimiser in optimisers:
-            optimiser.step()
-
-    def update(self, batch: Batch, epoch: int) -> dict[str, float]:
-        raise NotImplementedError
-
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.predict(x)
-
-
-_REGISTRY: dict[str, type[Algorithm]] = {}
-# What a method knows beyond the images and labels, in the order T4's tables group them.
-GROUPS: dict[str, str] = {
-    "colour_generator": "colour generator (repaints digits)",
-    "nuisance_labels": "nuisance labels (stroke colour or mask)",
-    "none": "none (images and labels only)",
-    "oracle": "oracle (grayscale input: the shape-only ceiling)",
-}
-
-
-def _register(cls: type[Algorithm]) -> type[Algorithm]:
-    if cls.__dict__.get("privileged") not in GROUPS:
-        raise TypeError(f"{cls.__name__} must declare privileged, one of {', '.join(GROUPS)}")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-# --------------------------------------------------------------------------------------------
-# The methods
-
-
-@_register
-class ERM(Algorithm):
-    """Plain cross-entropy: the cheater."""
-
-    name = "erm"
-    privileged = "none"
-
-    def update(self, batch: Batch, epoch: int) -> dict[str, float]:
-        loss = F.cross_entropy(self.network(self.inputs(batch)), batch.labels)
-        self.step(loss, self.optimiser)
-        return {"loss": loss.item()}
-
-
-@_register
-class GrayOracle(ERM):
-    """ERM on the grayscale split: no colour to cheat with, the shape-only ceiling."""
-
-    name = "gray_oracle"
-    privileged = "oracle"
-    input_kind = "gray"
-    batch_fields = ("gray", "labels")
-
-
 def colour_aug_effective_bias(p: float, aligned: float, n_colours: int = N_CLASSES) -> float:
     """Share of augmented training digits still painted their own (dominant) colour when a
     fraction ``p`` is recoloured uniformly over ``n_colours`` and the rest keep the canvas's
@@ -337,7 +180,7 @@ def colour_aug_effective_bias(p: float, aligned: float, n_colours: int = N_CLASS
     return p / n_colours + (1.0 - p) * aligned
 
 
-@_register
+@register
 class ColourAug(ERM):
     """Recolour a fraction p of each batch with a uniformly random palette colour (the digit's own
     colour included, as STUDY.md specifies). The rest keep the canvas's colour, so the augmented
@@ -373,7 +216,7 @@ class ColourAug(ERM):
         return {"loss": loss.item(), "own_colour": own.item()}
 
 
-@_register
+@register
 class ColourInvariance(Algorithm):
     """CE + lambda ||f(x) - f(x~)||^2 with f the embedding and x~ a conflicting recolouring."""
 
@@ -390,7 +233,7 @@ class ColourInvariance(Algorithm):
         return {"loss": loss.item(), "ce": ce.item(), "invariance": penalty.item()}
 
 
-@_register
+@register
 class CFInvar(Algorithm):
     """CE(x) + lambda_cf CE(x_cf) + lambda_cons symmetric KL(p(x), p(x_cf))."""
 
@@ -414,7 +257,7 @@ class CFInvar(Algorithm):
         }
 
 
-@_register
+@register
 class LogitConsistency(Algorithm):
     """CE + lambda MSE(logits(x), logits(x_cf)); lambda = 0 for the first ``warmup_epochs``."""
 
@@ -445,7 +288,7 @@ class LogitConsistency(Algorithm):
         }
 
 
-@_register
+@register
 class DANN(Algorithm):
     """Domain-adversarial training (Ganin et al. 2016) against the seeds' binary nuisance label
     "stroke painted the digit's dominant colour" (vs counter-example), STUDY.md's DANN: a
@@ -515,7 +358,7 @@ class DANN(Algorithm):
         }
 
 
-@_register
+@register
 class DANNColour(DANN):
     """DANN whose adversary predicts the stroke colour itself (10-way) from the embedding: the
     target that encodes the colour, so reversing its gradient pushes the colour out.
@@ -545,7 +388,7 @@ class DANNColour(DANN):
         return self.adversary(z)
 
 
-@_register
+@register
 class SaliencyPenalty(Algorithm):
     """CE + lambda * chroma saliency of the true-class logit (:func:`chroma_saliency_penalty`)
     on the pixels of ``region``.
@@ -578,7 +421,7 @@ class SaliencyPenalty(Algorithm):
         return {"loss": loss.item(), "ce": ce.item(), "saliency": penalty.item()}
 
 
-@_register
+@register
 class InputGradient(Algorithm):
     """CE + lambda ||d CE / d x||^2 (plain input-gradient penalty, double backprop)."""
 
@@ -598,7 +441,7 @@ def l2_penalty(parameters: Iterable[nn.Parameter]) -> torch.Tensor:
     return 0.5 * sum(p.pow(2).sum() for p in parameters)
 
 
-@_register
+@register
 class GroupDRO(Algorithm):
     """Online GroupDRO (Sagawa et al. 2020, Algorithm 1) over digit x (aligned / conflicting): 20
     groups whose weights q follow exponentiated-gradient ascent on the batch's group losses
@@ -647,7 +490,7 @@ class GroupDRO(Algorithm):
         }
 
 
-@_register
+@register
 class LfF(Algorithm):
     """Learning from Failure (Nam et al. 2020, Algorithm 1): an auxiliary biased model trained
     with generalised CE (``gce_q``, 0.7 in the paper) beside ``network``, which is trained with
@@ -712,14 +555,14 @@ class LfF(Algorithm):
         }
 
 
-ALGORITHMS: list[str] = list(_REGISTRY)
+ALGORITHMS: list[str] = list(REGISTRY)
 check_registry(tuple(ALGORITHMS))  # later tasks read the names from methods/names.py
 
 
 def get_algorithm_class(name: str) -> type[Algorithm]:
-    if name not in _REGISTRY:
+    if name not in REGISTRY:
         raise ValueError(f"unknown algorithm {name!r}; known algorithms: {', '.join(ALGORITHMS)}")
-    return _REGISTRY[name]
+    return REGISTRY[name]
 
 
 def build_algorithm(
@@ -733,6 +576,4 @@ def build_algorithm(
     global torch RNG is left as it was)."""
     cls = get_algorithm_class(name)
     hparams = hparams_for(name, hparams_overrides)  # fails here, before anything is built
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        return cls(hparams, backbone=backbone, backbone_kwargs=backbone_kwargs)
+    return seeded(cls, hparams, seed, backbone=backbone, backbone_kwargs=backbone_kwargs)

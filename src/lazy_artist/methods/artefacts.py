@@ -21,7 +21,7 @@ from lazy_artist.methods.selection import RULES, check_rule
 from lazy_artist.models.checkpoints import checkpoint_extra, load_checkpoint, save_checkpoint
 
 if TYPE_CHECKING:  # types only: a task that loads T4's models never reaches the methods' code
-    from lazy_artist.methods.algorithms import Algorithm
+    from lazy_artist.methods.base import Algorithm
     from lazy_artist.methods.trainer import MethodResult
 
 INDEX_FILE = "index.json"

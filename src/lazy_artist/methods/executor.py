@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from lazy_artist.data.canvas import Canvas
-from lazy_artist.methods.algorithms import Algorithm
+from lazy_artist.methods.base import Algorithm
 from lazy_artist.methods.memo import RunMemo
 from lazy_artist.methods.recipes import Recipe
 from lazy_artist.methods.run import TrainedRun, fit_recipe, restore_run, train_recipe

@@ -19,8 +19,9 @@ import torch
 from torch import nn
 
 from lazy_artist.data.canvas import Canvas, build_canvas
-from lazy_artist.methods.algorithms import Algorithm, get_algorithm_class
+from lazy_artist.methods.algorithms import get_algorithm_class
 from lazy_artist.methods.artefacts import MethodIndex
+from lazy_artist.methods.base import Algorithm
 from lazy_artist.methods.executor import RunRequest, fit_many
 from lazy_artist.methods.memo import RunMemo
 from lazy_artist.methods.probe_memo import ProbeMemo
@@ -277,7 +278,8 @@ def augmentation_bias(
     runs' ``own_colour`` term, averaged over epochs and seeds), beside chance (1/10);
     ``above_chance`` when the measured share exceeds chance by more than 3 binomial standard
     errors of the images it counts."""
-    from lazy_artist.methods.algorithms import N_CLASSES, colour_aug_effective_bias
+    from lazy_artist.methods.algorithms import colour_aug_effective_bias
+    from lazy_artist.methods.base import N_CLASSES
 
     train = canvas["train"]
     aligned = float(np.mean(train.colours == train.labels))
@@ -585,8 +587,8 @@ def comparison_rows(
     rows: Mapping[str, Mapping[str, Any]], order: Sequence[str] = ()
 ) -> list[list[Any]]:
     """Table rows (:data:`COMPARISON_COLUMNS`), grouped by privileged information in
-    :data:`~lazy_artist.methods.algorithms.GROUPS` order."""
-    from lazy_artist.methods.algorithms import GROUPS
+    :data:`~lazy_artist.methods.base.GROUPS` order."""
+    from lazy_artist.methods.base import GROUPS
 
     def cell(row: Mapping[str, Any], name: str) -> str:
         mean, (lo, hi) = row[f"{name}_mean"], row[f"{name}_ci95"]

@@ -46,7 +46,7 @@ from lazy_artist.codehash import CodeGraph
 from lazy_artist.data.canvas import Canvas
 from lazy_artist.digests import check_digests, file_digest
 from lazy_artist.fileio import atomic_write_json, make_temp_dir, read_json
-from lazy_artist.methods.algorithms import Algorithm
+from lazy_artist.methods.base import Algorithm
 from lazy_artist.methods.trainer import MethodResult
 
 MODEL_FILE = "network.pt"
@@ -61,6 +61,7 @@ TRAINING_ENTRY_POINT = "import lazy_artist.methods.run\n"
 # backbone's recipe re-keys that backbone's runs only.
 METHOD_MODULES = (
     "lazy_artist.methods.algorithms",
+    "lazy_artist.methods.base",
     "lazy_artist.methods.counterfactual",
     "lazy_artist.methods.hparams",
     "lazy_artist.methods.recipes",
@@ -74,7 +75,7 @@ VALUE_KEYED_TABLES = {
     "lazy_artist.methods.recipes": (("RECIPES",), ("parse_backbones", "resolve_recipes")),
 }
 # build_algorithm looks the run's method up here; that class is type(algorithm), hashed apart.
-METHOD_REGISTRY = ("lazy_artist.methods.algorithms", "_REGISTRY")
+METHOD_REGISTRY = ("lazy_artist.methods.base", "REGISTRY")
 
 
 def training_code(package_dir: Path | None = None) -> CodeGraph:

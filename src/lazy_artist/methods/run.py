@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from lazy_artist.data.canvas import Canvas
-from lazy_artist.methods.algorithms import Algorithm, build_algorithm
+from lazy_artist.methods.algorithms import build_algorithm
+from lazy_artist.methods.base import Algorithm
 from lazy_artist.methods.memo import RunMemo
 from lazy_artist.methods.recipes import Recipe
 from lazy_artist.methods.selection import RULES

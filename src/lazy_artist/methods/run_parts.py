@@ -27,7 +27,7 @@ import torch
 from lazy_artist.codehash import CodeGraph
 from lazy_artist.data.canvas import Canvas
 from lazy_artist.fileio import atomic_write_json, read_json
-from lazy_artist.methods.algorithms import Algorithm
+from lazy_artist.methods.base import Algorithm
 from lazy_artist.methods.memo import (
     MODEL_FILE,
     RESULT_FILE,

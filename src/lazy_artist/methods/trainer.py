@@ -21,7 +21,7 @@ from torch import nn
 from lazy_artist.data.canvas import BG_RANGE, Canvas, CanvasSplit
 from lazy_artist.inference import predict
 from lazy_artist.loop import refuse_hard_test, run_epochs, selection_rule_text
-from lazy_artist.methods.algorithms import Algorithm, Batch
+from lazy_artist.methods.base import Algorithm, Batch
 from lazy_artist.methods.names import INPUT_KINDS
 from lazy_artist.methods.selection import RULES
 from lazy_artist.metrics import accuracy
