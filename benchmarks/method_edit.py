@@ -225,9 +225,8 @@ def verdicts(results: dict[str, Any]) -> dict[str, bool]:
         "forced_t4_kept_its_dependants_cached": results["comment_only_forced"]["tasks_run"]
         == ["t4"]
         and {"t1", "t5"} <= set(results["comment_only_forced"]["tasks_cached"]),
-        # Not yet: the dependants' notebooks reach methods/algorithms.py (the registry) through
-        # the library part of their keys, so a method's edit re-runs them even when the files
-        # they read of T4 are unchanged. Reported, not required.
+        # No other task reaches the methods' code (tests/test_sourcehash.py: they import
+        # methods/names.py and artefacts.py, T7 methods/base.py), so only T4 re-runs.
         "edit_reran_only_t4": edit["tasks_run"] == ["t4"],
         "comment_only_nothing_ran": results["comment_only"]["tasks_run"] == [],
         "comment_only_t4_cached": results["comment_only"]["t4_status"] == "cached",

@@ -1,9 +1,11 @@
 """The one training loop: seeded ``randperm`` batches, one update per batch, per-epoch
 evaluation and the best epoch per selection rule.
 
-Both trainers run it: :func:`lazy_artist.training.train_classifier` (a plain classifier, T7)
-and :func:`lazy_artist.methods.trainer.train_algorithm` (any T4 method; ERM is one of them).
-What a step does and what an epoch is scored on are theirs; the loop owns the order of
+Both trainers run it, with a registered algorithm's ``update`` as the step:
+:func:`lazy_artist.training.train_classifier` over in-memory arrays (T7's classifiers, ERM on
+grayscale images) and :func:`lazy_artist.methods.trainer.train_algorithm` over the canvas
+(every T4 method; ERM is one of them). Which data a batch holds and what an epoch is scored
+on are theirs; the loop owns the order of
 batches, the per-epoch history, the progress bar and the checkpoint each rule keeps (the
 highest score, the earliest epoch on ties). Selection reads only what the caller's scores
 read: the trainers refuse any rule that would read the hard test set.

@@ -183,31 +183,6 @@ def dominant_share_bars(shares: dict[str, np.ndarray], bias: float) -> Figure:
     return fig
 
 
-def training_curves(history: list[dict[str, float]], selected_epoch: int | None = None) -> Figure:
-    """Training loss (left) and accuracy on the training batches and each eval set (right)."""
-    epochs = [row["epoch"] for row in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(PAGE_WIDTH_IN, 3.0))
-    ax_loss.plot(epochs, [row["train_loss"] for row in history], marker="o")
-    ax_loss.set_ylabel("cross-entropy")
-    ax_loss.set_title("training loss")
-    ax_acc.plot(epochs, [row["train_acc"] for row in history], marker="o", label="train")
-    for key in history[0]:
-        if key.startswith("acc_"):
-            ax_acc.plot(epochs, [row[key] for row in history], marker="o", label=key[4:])
-    ax_acc.set_ylabel("accuracy")
-    ax_acc.set_ylim(-0.02, 1.02)
-    ax_acc.set_title("accuracy per epoch")
-    for ax in (ax_loss, ax_acc):
-        if selected_epoch is not None:
-            ax.axvline(selected_epoch, color="gray", linestyle=":", label="selected")
-        ax.set_xlabel("epoch")
-        ax.set_xticks(epochs)
-        ax.grid(alpha=0.3)
-    ax_acc.legend(loc="center right")
-    fig.tight_layout()
-    return fig
-
-
 def confusion_matrices(matrices: dict[str, np.ndarray]) -> Figure:
     """Confusion matrices side by side, shaded and annotated by % of the true digit."""
     fig, axes = plt.subplots(

@@ -1,14 +1,19 @@
-"""Training a plain classifier (T7) on the one training loop
-(:mod:`lazy_artist.loop`; T4's methods run it through :mod:`lazy_artist.methods.trainer`).
+"""Training an algorithm on in-memory arrays (T7's classifiers), on the one training loop
+(:mod:`lazy_artist.loop`; T4 trains its methods on the canvas with
+:mod:`lazy_artist.methods.trainer`).
 
-Batches come from plain tensors indexed by ``torch.randperm`` (much faster than a DataLoader for
-in-memory arrays on CPU). The kept checkpoint is chosen on a validation split only: a name
-containing "hard" is refused, so the hard test set can never drive selection. Checkpoints are
-saved and loaded beside the model registry (:mod:`lazy_artist.models.checkpoints`).
+What a step does is the algorithm's own ``update``: T7's classifiers are ERM
+(:mod:`lazy_artist.methods.base`), as T4's baseline is, so there is one ERM step and one
+optimiser set-up in the library. Batches come from plain tensors indexed by
+``torch.randperm`` (much faster than a DataLoader for in-memory arrays on CPU). The kept
+checkpoint is chosen on a validation split only: a name containing "hard" is refused, so the
+hard test set can never drive selection. Checkpoints are saved and loaded beside the model
+registry (:mod:`lazy_artist.models.checkpoints`).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +24,7 @@ from torch import nn
 
 from lazy_artist.inference import predict
 from lazy_artist.loop import refuse_hard_test, run_epochs, selection_rule_text
+from lazy_artist.methods.base import Algorithm, Batch
 from lazy_artist.precision import autocast, channels_last, channels_last_module, check_precision
 from lazy_artist.runtime import configure_threads
 
@@ -41,7 +47,7 @@ def _as_tensors(pair: ArrayPair) -> tuple[torch.Tensor, torch.Tensor]:
 @dataclass
 class TrainResult:
     model: nn.Module  # with the selected checkpoint's weights loaded, in eval mode
-    history: list[dict[str, float]]  # one row per epoch: epoch, train_loss, train_acc, acc_<set>...
+    history: list[dict[str, float]]  # one row per epoch: epoch, train_<loss term>, acc_<set>...
     selected_epoch: int
     selection_rule: str
     selected_score: float
@@ -50,31 +56,27 @@ class TrainResult:
 
 
 def train_classifier(
-    model: nn.Module,
+    algorithm: Algorithm,
     train: ArrayPair,
     eval_sets: dict[str, ArrayPair],
     epochs: int,
-    batch_size: int,
-    lr: float,
     seed: int,
     device: torch.device | str = "cpu",
     select_on: str = "val",
-    weight_decay: float = 0.0,
-    schedule: str = "constant",
     progress: bool = True,
     precision: str = "fp32",
 ) -> TrainResult:
-    """Adam + cross-entropy; evaluates every set each epoch and keeps the best ``select_on`` epoch.
+    """``algorithm.update`` per batch of ``train`` (its hparams give the batch size, its
+    optimisers and schedules the rest); every set of ``eval_sets`` is evaluated each epoch and
+    the best ``select_on`` epoch is kept in ``algorithm.network``, which the result returns.
 
-    ``schedule="cosine"`` decays the learning rate per step to zero over the run, which settles
-    the weights at the end of training (less epoch-to-epoch noise in the selection score).
+    The images go in the batch field of the algorithm's input kind (``images`` or ``gray``);
     ``precision="bf16"`` runs the forward passes under bfloat16 autocast (see
     :mod:`lazy_artist.precision`); the loop holds the weights channels-last either way."""
     refuse_hard_test([select_on], f"select_on={select_on!r}")
     if select_on not in eval_sets:
         raise ValueError(f"select_on={select_on!r} is not one of the eval sets {sorted(eval_sets)}")
-    if schedule not in ("constant", "cosine"):
-        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    batch_size = int(algorithm.hparams["batch_size"])
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be positive, got {epochs}, {batch_size}")
     check_precision(precision)
@@ -83,29 +85,20 @@ def train_classifier(
     images, labels = _as_tensors(train)
     images = channels_last(images)
     evals = {name: _as_tensors(pair) for name, pair in eval_sets.items()}
-    model.to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
+    field_name = "gray" if algorithm.input_kind == "gray" else "images"
+    model = algorithm.network
+    algorithm.to(device)
     generator = torch.Generator().manual_seed(int(seed))  # batch order depends only on the seed
     n = len(labels)
-    n_batches = (n + batch_size - 1) // batch_size
-    scheduler = None
-    if schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs * n_batches)
+    algorithm.prepare(total_steps=epochs * math.ceil(n / batch_size), n_train=n)
 
     def step(idx: torch.Tensor, epoch: int) -> dict[str, tuple[float, float]]:
         x = images[idx].to(device, non_blocking=True)
         y = labels[idx].to(device, non_blocking=True)
         with autocast(device, precision):
-            logits = model(x)
-            loss = loss_fn(logits, y)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        if scheduler is not None:
-            scheduler.step()
-        correct = (logits.argmax(1) == y).sum().item()
-        return {"train_loss": (loss.item() * len(idx), len(idx)), "train_acc": (correct, len(idx))}
+            losses = algorithm.update(Batch(labels=y, **{field_name: x}), epoch)
+        algorithm.step_schedules()
+        return {f"train_{key}": (value * len(idx), len(idx)) for key, value in losses.items()}
 
     def evaluate(epoch: int, row: dict[str, Any]) -> bool:
         for name, (x_eval, y_eval) in evals.items():
@@ -117,7 +110,7 @@ def train_classifier(
         return f"epoch {row['epoch']}: " + ", ".join(f"{k}={v:.4f}" for k, v in flat(row).items())
 
     def flat(row: dict[str, Any]) -> dict[str, float]:
-        """The row as this trainer records it: train_loss, train_acc, acc_<set>."""
+        """The row as this trainer records it: train_<loss term>, acc_<set>."""
         scores = {k: v for k, v in row.items() if k.startswith("acc_")}
         return {**row["losses"], **scores}
 
@@ -132,7 +125,7 @@ def train_classifier(
             step,
             evaluate,
             {select_on: lambda row: row[f"acc_{select_on}"]},
-            model.train,
+            algorithm.train,
             progress=progress,
             report=report,
         )
@@ -140,7 +133,7 @@ def train_classifier(
     best = run.kept[select_on]
 
     model.load_state_dict(best.state)
-    model.eval()
+    algorithm.eval()
     return TrainResult(
         model=model,
         history=history,

@@ -20,7 +20,7 @@ from lazy_artist.data.fashion import load_fashion_mnist
 from lazy_artist.data.mnist import MnistArrays, load_mnist
 from lazy_artist.data.scramble import scramble
 from lazy_artist.inference import predict
-from lazy_artist.models import build_model
+from lazy_artist.methods.base import GrayOracle, seeded
 from lazy_artist.training import train_classifier
 
 
@@ -114,19 +114,17 @@ def fit_and_test(
 ) -> FitResult:
     """Train a registered model on ``splits.train`` (checkpoint chosen on ``val``), then measure
     test accuracy once."""
-    torch.manual_seed(seed)  # the initial weights depend on the seed only
-    network = build_model(model_name, **model_kwargs)
+    hparams = {"lr": lr, "batch_size": batch_size, "weight_decay": 0.0, "schedule": "cosine"}
+    # ERM on grayscale input; the initial weights depend on the seed only.
+    algorithm = seeded(GrayOracle, hparams, seed, backbone=model_name, backbone_kwargs=model_kwargs)
     result = train_classifier(
-        network,
+        algorithm,
         splits.train,
         {"val": splits.val},
         epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
         seed=seed,
         device=device,
         select_on="val",
-        schedule="cosine",
         progress=False,
     )
     predicted, _ = predict(result.model, splits.test[0], device=device)

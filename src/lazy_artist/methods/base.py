@@ -179,7 +179,8 @@ class ERM(Algorithm):
 
 @register
 class GrayOracle(ERM):
-    """ERM on the grayscale split: no colour to cheat with, the shape-only ceiling."""
+    """ERM on grayscale input. In T4 it is the oracle (no colour to cheat with: the shape-only
+    ceiling); T7's classifiers are this class on grayscale data sets."""
 
     name = "gray_oracle"
     privileged = "oracle"

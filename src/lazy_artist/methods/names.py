@@ -3,8 +3,9 @@
 What a later task needs to check a model name, resolve ``"all"`` or colour a figure, without
 reaching the methods' code: a task's cache key hashes the modules its notebook can reach, so a
 task that only loads T4's models must not import :mod:`lazy_artist.methods.algorithms`, or
-editing one method's loss would re-run it. ``algorithms`` registers exactly these names, in
-this order, and refuses to import otherwise (one list, checked, not two that may drift).
+editing one method's loss would re-run it. The registry (``methods.base.REGISTRY``, filled by
+``base`` and ``algorithms``) holds exactly these names, in this order, and ``algorithms``
+refuses to import otherwise (one list, checked, not two that may drift).
 """
 
 from __future__ import annotations
