@@ -35,6 +35,16 @@ def small_canvas(hub_mnist: MnistArrays) -> Canvas:
     return build_canvas(hub_mnist, bias=0.95, seed=0, n_train=3000, n_val=1000, n_test=2000)
 
 
+@pytest.fixture
+def checkout(tmp_path) -> Path:
+    """A checkout without a build: the study's notebooks and templates (the library comes from
+    the installed package). Modules that need another one define their own ``checkout``."""
+    root = tmp_path / "checkout"
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "analyses", root / "analyses")
+    return root
+
+
 @dataclass(frozen=True)
 class QuickBuild:
     """The cold quick build: ``root`` is its checkout (later e2e tests edit and rebuild it),

@@ -1,7 +1,6 @@
 """Bad command-line input is rejected with a clear message before any work starts."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -9,14 +8,6 @@ import pytest
 from lazy_artist.cli import EXIT_BAD_INPUT, main
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def checkout(tmp_path) -> Path:
-    root = tmp_path / "checkout"
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "analyses", root / "analyses")
-    return root
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ that provides the three names it uses at import time.
 """
 
 import importlib.util
-import shutil
 import sys
 import types
 from pathlib import Path
@@ -36,14 +35,6 @@ def noxfile():
         else:
             sys.modules["nox"] = saved
     return module
-
-
-@pytest.fixture
-def checkout(tmp_path) -> Path:
-    root = tmp_path / "checkout"
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "analyses", root / "analyses")
-    return root
 
 
 ROLES = ("backbones", "cheater_backbone", "best_backbone", "sweep_backbone")
