@@ -4,7 +4,6 @@ full profile's mode), with its checks held or failed."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,11 @@ def t4_run(quick_build) -> tuple[dict, dict]:
     return params, read_json(store.task_dir("t4") / "results.json")
 
 
-def render_t4(params: dict, results: dict, tmp_path: Path) -> str:
-    templates = tmp_path / "templates"
-    shutil.copytree(REPO / "templates", templates)
+def render_t4(params: dict, results: dict) -> str:
     outcome = {"name": "t4", "title": T4.title, "status": "complete", "params": params}
     view = TaskView(outcome, T4.notebook, commit=None, results=results)
     view.copied_figures = {name: f"figures/t4/{name}.png" for name in results["figures"]}
-    text = _render_section(_environment(templates), T4.section, view, {"tasks": {}})
+    text = _render_section(_environment(REPO / "templates"), T4.section, view, {"tasks": {}})
     return text.replace("\\", "")  # without markdown's escapes (cf\_invar): the words are checked
 
 
@@ -60,15 +57,15 @@ def committed(results: dict, applies: bool, same_code: bool) -> dict:
     return results
 
 
-def test_the_quick_build_says_it_trained_the_defaults_untuned(t4_run, tmp_path):
-    text = render_t4(*t4_run, tmp_path)
+def test_the_quick_build_says_it_trained_the_defaults_untuned(t4_run):
+    text = render_t4(*t4_run)
     assert "every method trains its defaults, untuned" in text
     assert "its section template failed" not in text
 
 
-def test_committed_values_name_their_tune_build_and_say_they_apply(t4_run, tmp_path):
+def test_committed_values_name_their_tune_build_and_say_they_apply(t4_run):
     params, results = t4_run
-    text = render_t4(params, committed(results, applies=True, same_code=True), tmp_path)
+    text = render_t4(params, committed(results, applies=True, same_code=True))
     assert "its section template failed" not in text, text
     assert "The values in use\nfor cf_invar, lff on `lenet_cnn` were chosen by a `tune` build" in (
         text
@@ -79,9 +76,9 @@ def test_committed_values_name_their_tune_build_and_say_they_apply(t4_run, tmp_p
     assert "trains its defaults, untuned" not in text
 
 
-def test_failed_tuning_checks_are_said_with_their_detail(t4_run, tmp_path):
+def test_failed_tuning_checks_are_said_with_their_detail(t4_run):
     params, results = t4_run
-    text = render_t4(params, committed(results, applies=False, same_code=False), tmp_path)
+    text = render_t4(params, committed(results, applies=False, same_code=False))
     assert "could not all be used here (lenet_cnn: not tuned (group_dro))" in text
     assert "They apply to every method" not in text
     assert "chosen on an earlier version of the\nmethods: the training code changed since lff" in (
