@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lazy_artist.builder.assemble import TaskView, _environment, _render_section
+from lazy_artist.builder.assemble import TaskView, render_section, template_environment
 from lazy_artist.builder.store import BuildStore
 from lazy_artist.fileio import read_json
 from lazy_artist.study.tasks import STUDY_TASKS
@@ -31,7 +31,7 @@ def render_t4(params: dict, results: dict) -> str:
     outcome = {"name": "t4", "title": T4.title, "status": "complete", "params": params}
     view = TaskView(outcome, T4.notebook, commit=None, results=results)
     view.copied_figures = {name: f"figures/t4/{name}.png" for name in results["figures"]}
-    text = _render_section(_environment(REPO / "templates"), T4.section, view, {"tasks": {}})
+    text = render_section(template_environment(REPO / "templates"), T4.section, view, {"tasks": {}})
     return text.replace("\\", "")  # without markdown's escapes (cf\_invar): the words are checked
 
 

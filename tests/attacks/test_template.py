@@ -25,7 +25,7 @@ from lazy_artist.attacks.tables import (
     model_summaries,
     pooled_curves,
 )
-from lazy_artist.builder.assemble import TaskView, _environment
+from lazy_artist.builder.assemble import TaskView, template_environment
 from lazy_artist.fileio import atomic_write_json
 from lazy_artist.study import STUDY_TASKS
 from lazy_artist.zoo import MatchedPair, StudyModel
@@ -210,7 +210,7 @@ def _render(tmp_path, results: dict) -> str:
     view = TaskView(outcome, task.notebook, "abc123")
     view.results = results  # what the builder reads from results.json
     view.copied_figures = {name: f"figures/t5/{name}.png" for name in FIGURES}
-    text = _environment(ROOT / "templates").get_template(TEMPLATES).render(t=view, run={})
+    text = template_environment(ROOT / "templates").get_template(TEMPLATES).render(t=view, run={})
     # One line, markdown escapes undone: the assertions read the sentences.
     text = " ".join(text.split())
     for escaped in ("_", "@", "[", "]"):

@@ -7,13 +7,13 @@ import jinja2
 import pytest
 
 from lazy_artist.builder.assemble import (
-    _environment,
     fmt,
     markdown_figure,
     markdown_table,
     num,
     pct,
     reading_key,
+    template_environment,
 )
 from lazy_artist.builder.markdown import Markdown, code, code_block, escape, yaml_string
 
@@ -124,7 +124,7 @@ def test_figure_caption_width_and_label_are_safe():
 
 
 def _render(source: str, **context) -> str:
-    env = _environment(REPO / "templates")
+    env = template_environment(REPO / "templates")
     return env.from_string(source).render(**context)
 
 
@@ -141,7 +141,7 @@ def test_templates_escape_every_expression_but_builder_markdown():
 
 @pytest.mark.parametrize("name", ["report.qmd.j2", "sections/unavailable.md.j2"])
 def test_real_templates_parse(name):
-    env = _environment(REPO / "templates")
+    env = template_environment(REPO / "templates")
     try:
         env.get_template(name)
     except jinja2.TemplateError as error:  # pragma: no cover - the assertion says which

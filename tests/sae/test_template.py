@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lazy_artist.builder.assemble import TaskView, _environment
+from lazy_artist.builder.assemble import TaskView, template_environment
 from lazy_artist.builder.params import resolve_params
 from lazy_artist.sae.compare import (
     CANDIDATE,
@@ -108,7 +108,9 @@ def _render(results: dict) -> str:
     }
     view = TaskView(outcome, TASK.notebook, "abc", results)
     view.copied_figures = {name: f"figures/t6/{name}.png" for name in results["figures"]}
-    return _environment(REPO / "templates").get_template(TASK.section).render(t=view, run={})
+    return (
+        template_environment(REPO / "templates").get_template(TASK.section).render(t=view, run={})
+    )
 
 
 @pytest.fixture(scope="module")

@@ -277,7 +277,9 @@ class ComparisonView:
         ]
 
 
-def _environment(templates_dir: Path) -> jinja2.Environment:
+def template_environment(templates_dir: Path) -> jinja2.Environment:
+    """The Jinja2 environment every report template renders in: strict about undefined
+    names, markdown-escaping, with the report's filters (``pct``, ``num``, ``fmt``, ...)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
@@ -312,7 +314,7 @@ def assemble(
     report_dir.mkdir(parents=True, exist_ok=True)
     for generated in ("figures", "notebooks"):
         shutil.rmtree(report_dir / generated, ignore_errors=True)
-    env = _environment(project.templates_dir)
+    env = template_environment(project.templates_dir)
     provenance = run_record["provenance"]
     commit = provenance["git"].get("commit")
     if commit:
@@ -328,7 +330,7 @@ def assemble(
     sections = []
     for view in views:
         task = project.graph.tasks.get(view.name)
-        sections.append(_render_section(env, task.section if task else None, view, run_record))
+        sections.append(render_section(env, task.section if task else None, view, run_record))
     comparison = _render_comparison(env, ComparisonView(comparison, views))
     text = env.get_template(REPORT_TEMPLATE).render(
         profile=run_record["profile"],
@@ -376,9 +378,12 @@ def _copy_outputs(view: TaskView, outcome: dict[str, Any], report_dir: Path) -> 
         view.notebook_link = Markdown(target)  # a name the builder chose
 
 
-def _render_section(
+def render_section(
     env: jinja2.Environment, template: str | None, view: TaskView, run_record: dict[str, Any]
 ) -> Markdown:
+    """One task's section (``template``, or the generic one): the "unavailable" section when
+    the task has no results or its template fails, so one broken section never takes the
+    report down."""
     if view.available:
         try:
             return Markdown(
