@@ -12,75 +12,24 @@ The model is the study's cheater architecture trained for a few seconds on synth
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
-import torch
 from _report import emit
-from min_epsilon import TARGET, make_images, make_model
+from _search_bench import parse_args, searched_from_the_bottom, setup
 
-from lazy_artist.attacks.battery import BatteryPlan, order_statistic, stronger_search
-from lazy_artist.attacks.min_epsilon import lowest_of, min_epsilon, pgd_attack
-from lazy_artist.attacks.pgd import PGDConfig
-
-GRID = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 1.0)  # T5 full's
-
-
-def whole_search(model, plan: BatteryPlan, config: PGDConfig, images, labels, seed: int):
-    """The check as it was: the search again at ``config``, every loss, from the grid's bottom."""
-    searches = {
-        loss: min_epsilon(
-            pgd_attack(model, replace(config, loss=loss), TARGET, seed + k),
-            images,
-            labels,
-            plan.grid,
-            plan.bisection_steps,
-            sweep_all=False,
-        )
-        for k, loss in enumerate(plan.losses)
-    }
-    return lowest_of(searches).search
+from lazy_artist.attacks.battery import order_statistic, stronger_search
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=25, help="samples (T5 full: 25)")
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--restarts", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--checkpoint", type=Path, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    model = make_model(args.checkpoint, args.seed)
-    images, labels = make_images(model, args.n, args.seed)
-    base_config = PGDConfig(
-        steps=args.steps,
-        restarts=args.restarts,
-        schedule="cosine",
-        loss="ce",
-        target_confidence=0.9,
-    )
-    plan = BatteryPlan(
-        targeted=base_config,
-        untargeted=PGDConfig(steps=args.steps, restarts=args.restarts, loss="margin"),
-        target_class=TARGET,
-        grid=GRID,
-        untargeted_epsilons=(0.0, 0.1),
-        bisection_steps=6,
-        strength_factor=2,
-        n_strength_samples=args.n,
-        report_epsilon=0.05,
-        visible_epsilon=0.4,
-        extra_losses=("margin",),
-    )
-    base = whole_search(model, plan, base_config, images, labels, args.seed).epsilon
+    args = parse_args(__doc__.splitlines()[0], argv)
+    model, images, labels, base_config, plan = setup(args)
+    # The base minima (default budget); "whole" below is the check as it was: the same search
+    # again at the stronger budget, every loss from the grid's bottom.
+    base = searched_from_the_bottom(
+        model, plan, base_config, images, labels, args.seed, sweep_first=False
+    ).search.epsilon
     stronger = base_config.stronger(plan.strength_factor)
     seconds: dict[str, list[float]] = {"below": [], "whole": []}
     medians: dict[str, float] = {}
@@ -90,7 +39,9 @@ def main(argv: list[str] | None = None) -> dict:
             if name == "below":
                 found = stronger_search(model, plan, stronger, images, labels, base, repeat)
             else:
-                found = whole_search(model, plan, stronger, images, labels, 1000 + repeat)
+                found = searched_from_the_bottom(
+                    model, plan, stronger, images, labels, 1000 + repeat, sweep_first=False
+                ).search
             seconds[name].append(time.perf_counter() - started)
             medians[name] = float(order_statistic(found.epsilon, 0.5))
     below, whole = (statistics.median(seconds[name]) for name in ("below", "whole"))

@@ -16,46 +16,15 @@ The model is the study's cheater architecture trained for a few seconds on synth
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import torch
 from _report import emit
-from min_epsilon import TARGET, make_images, make_model
-from strength_check import GRID
+from _search_bench import parse_args, searched_from_the_bottom, setup
 
-from lazy_artist.attacks.battery import (
-    BatteryPlan,
-    order_statistic,
-    raised_search,
-    targeted_search,
-)
-from lazy_artist.attacks.min_epsilon import LowestOf, lowest_of, min_epsilon, pgd_attack
-from lazy_artist.attacks.pgd import PGDConfig
-
-
-def searched_from_the_bottom(
-    model, plan: BatteryPlan, config: PGDConfig, images, labels, seed: int
-) -> LowestOf:
-    """The search as it was: every loss its own search (the first sweeping every budget, the
-    others stopping at their first success), the lowest per sample kept."""
-    searches = {
-        loss: min_epsilon(
-            pgd_attack(model, replace(config, loss=loss), TARGET, seed + 1000 * k),
-            images,
-            labels,
-            plan.grid,
-            plan.bisection_steps,
-            sweep_all=k == 0,
-        )
-        for k, loss in enumerate(plan.losses)
-    }
-    return lowest_of(searches)
+from lazy_artist.attacks.battery import order_statistic, raised_search, targeted_search
 
 
 def timed(run: Callable[..., Any], *args: Any) -> tuple[float, Any]:
@@ -65,35 +34,8 @@ def timed(run: Callable[..., Any], *args: Any) -> tuple[float, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=25, help="samples (T5 full: 100)")
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--restarts", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--checkpoint", type=Path, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    model = make_model(args.checkpoint, args.seed)
-    images, labels = make_images(model, args.n, args.seed)
-    config = PGDConfig(
-        steps=args.steps, restarts=args.restarts, schedule="cosine", target_confidence=0.9
-    )
-    plan = BatteryPlan(
-        targeted=config,
-        untargeted=PGDConfig(steps=args.steps, restarts=args.restarts, loss="margin"),
-        target_class=TARGET,
-        grid=GRID,
-        untargeted_epsilons=(0.0, 0.1),
-        bisection_steps=6,
-        strength_factor=2,
-        n_strength_samples=args.n,
-        report_epsilon=0.05,
-        visible_epsilon=0.4,
-        extra_losses=("margin",),
-    )
+    args = parse_args(__doc__.splitlines()[0], argv)
+    model, images, labels, config, plan = setup(args)
     raised = config.stronger(plan.strength_factor)
     seconds: dict[str, list[float]] = {k: [] for k in ("below", "bottom", "raised", "rerun")}
     medians: dict[str, float] = {}
