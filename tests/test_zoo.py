@@ -1,9 +1,7 @@
 import pytest
 import torch
 
-from lazy_artist.methods.algorithms import build_algorithm
 from lazy_artist.methods.artefacts import MethodIndex
-from lazy_artist.methods.trainer import MethodResult
 from lazy_artist.zoo import (
     CHEATER,
     DEFAULT_BACKBONE,
@@ -12,14 +10,7 @@ from lazy_artist.zoo import (
     parse_model_name,
     parse_model_names,
 )
-
-
-def _result(method: str) -> MethodResult:
-    selections = {
-        rule: {"epoch": 1, "score": 0.5, "selected": {"val": 0.5}}
-        for rule in ("easy_val", "conflict_val")
-    }
-    return MethodResult(method, {}, [], 1, "val", 0.5, {}, 0.0, 0.0, 0, 0, selections=selections)
+from tests._t4_index import add_untrained_run
 
 
 @pytest.fixture
@@ -32,19 +23,11 @@ def upstream(tmp_path):
     for backbone, rule in (("cheater_cnn", "easy_val"), ("lenet_cnn", "conflict_val")):
         for method in ("erm", "gray_oracle"):
             for seed in (0, 1):
-                algorithm = build_algorithm(
-                    method, None, backbone=backbone, backbone_kwargs={"width": 4}, seed=seed
+                networks = add_untrained_run(
+                    index, method, backbone, seed, default_rule=rule, distinct_rules=True
                 )
-                other = build_algorithm(
-                    method, None, backbone=backbone, backbone_kwargs={"width": 4}, seed=seed + 10
-                )
-                algorithm.rule_states = {
-                    "easy_val": algorithm.network.state_dict(),
-                    "conflict_val": other.network.state_dict(),
-                }
-                index.add(method, seed, algorithm, _result(method), default_rule=rule)
-                nets[(backbone, method, seed, "easy_val")] = algorithm.network
-                nets[(backbone, method, seed, "conflict_val")] = other.network
+                for which, network in networks.items():
+                    nets[(backbone, method, seed, which)] = network
         index.set_best("gray_oracle", backbone=backbone, rule="conflict_val")
         index.set_best("erm", backbone=backbone, rule="easy_val")
     index.save()
@@ -154,10 +137,7 @@ def matched(tmp_path):
     for backbone, rule in (("cheater_cnn", "easy_val"), ("lenet_cnn", "conflict_val")):
         for method, seeds in (("erm", (0, 1, 2)), ("cf_invar", (0, 1, 2)), ("lff", (0,))):
             for seed in seeds:
-                algorithm = build_algorithm(
-                    method, None, backbone=backbone, backbone_kwargs={"width": 4}, seed=seed
-                )
-                index.add(method, seed, algorithm, _result(method), default_rule=rule)
+                add_untrained_run(index, method, backbone, seed, default_rule=rule)
         index.set_best("erm", backbone=backbone, rule="conflict_val")
     index.set_best("cf_invar", "lenet_cnn", "conflict_val", debiased=True)
     index.set_best("lff", "cheater_cnn", "conflict_val", debiased=True)

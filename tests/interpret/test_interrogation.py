@@ -30,18 +30,9 @@ from lazy_artist.interpret.interrogation import (
     pooled_rows,
     ratio_panels,
 )
-from lazy_artist.methods.algorithms import build_algorithm
 from lazy_artist.methods.artefacts import MethodIndex
-from lazy_artist.methods.trainer import MethodResult
 from lazy_artist.zoo import DEFAULT_BACKBONE, load_study_model
-
-
-def _result(method: str) -> MethodResult:
-    selections = {
-        rule: {"epoch": 1, "score": 0.5, "selected": {"val": 0.5}}
-        for rule in ("easy_val", "conflict_val")
-    }
-    return MethodResult(method, {}, [], 1, "val", 0.5, {}, 0.0, 0.0, 0, 0, selections=selections)
+from tests._t4_index import add_untrained_run
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +44,7 @@ def upstream(tmp_path_factory):
     for backbone, rule in (("cheater_cnn", "easy_val"), ("lenet_cnn", "conflict_val")):
         for method in ("erm", "cf_invar"):
             for seed in (0, 1):
-                algorithm = build_algorithm(
-                    method, None, backbone=backbone, backbone_kwargs={"width": 4}, seed=seed
-                )
-                index.add(method, seed, algorithm, _result(method), default_rule=rule)
+                add_untrained_run(index, method, backbone, seed, default_rule=rule)
         index.set_best("erm", backbone=backbone, rule="conflict_val")
         index.set_best("cf_invar", backbone, "conflict_val", debiased=True)
     index.save()

@@ -4,22 +4,13 @@ import numpy as np
 import pytest
 
 from lazy_artist.data.canvas import save_canvas
-from lazy_artist.methods.algorithms import build_algorithm
 from lazy_artist.methods.artefacts import MethodIndex
-from lazy_artist.methods.trainer import MethodResult
 from lazy_artist.sae.autoencoder import SaeSettings
 from lazy_artist.sae.compare import plan_models
 from lazy_artist.sae.runner import AnalysisSettings, analyse_models, study_splits
 from lazy_artist.sae.study import InterventionSettings, all_summaries
 from lazy_artist.zoo import matched_pairs
-
-
-def _result(method: str) -> MethodResult:
-    selections = {
-        rule: {"epoch": 1, "score": 0.5, "selected": {"val": 0.5}}
-        for rule in ("easy_val", "conflict_val")
-    }
-    return MethodResult(method, {}, [], 1, "val", 0.5, {}, 0.0, 0.0, 0, 0, selections=selections)
+from tests._t4_index import add_untrained_run
 
 
 @pytest.fixture
@@ -28,10 +19,7 @@ def upstream(tmp_path, small_canvas):
     t4 = tmp_path / "t4"
     index = MethodIndex(t4 / "artefacts" / "models", default_backbone="lenet_cnn")
     for method in ("erm", "cf_invar"):
-        algorithm = build_algorithm(
-            method, None, backbone="cheater_cnn", backbone_kwargs={"width": 4}, seed=0
-        )
-        index.add(method, 0, algorithm, _result(method), default_rule="easy_val")
+        add_untrained_run(index, method, "cheater_cnn", 0, default_rule="easy_val")
     index.set_best("erm", backbone="cheater_cnn", rule="conflict_val")
     index.set_best("cf_invar", "cheater_cnn", "conflict_val", debiased=True)
     index.save()
