@@ -10,7 +10,25 @@ import pytest
 import torch
 from torch import nn
 
+from lazy_artist.attacks.battery import BatteryPlan, SanityThresholds
+from lazy_artist.attacks.pgd import PGDConfig
+
 SOURCE, TARGET = 7, 3
+# A battery plan whose grid and untargeted budgets match :func:`fake_battery`'s defaults, and
+# loose sanity thresholds, for the table, summary and template tests.
+PLAN = BatteryPlan(
+    targeted=PGDConfig(steps=5, target_confidence=0.9),
+    untargeted=PGDConfig(steps=5, loss="margin"),
+    target_class=3,
+    grid=(0.05, 0.1, 0.5, 1.0),
+    untargeted_epsilons=(0.0, 0.1, 0.5),
+    bisection_steps=2,
+    strength_factor=2,
+    n_strength_samples=2,
+    report_epsilon=0.1,
+    visible_epsilon=0.5,
+)
+THRESHOLDS = SanityThresholds(1.0, 0.5, 0.05, 0.0)
 
 
 @pytest.fixture(autouse=True)

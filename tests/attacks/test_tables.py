@@ -8,9 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from lazy_artist.attacks.battery import BatteryPlan, SanityThresholds
 from lazy_artist.attacks.compare import compare_min_epsilon
-from lazy_artist.attacks.pgd import PGDConfig
 from lazy_artist.attacks.study import CANDIDATE, CROSS_MODEL, REFERENCE, ComparedModels
 from lazy_artist.attacks.tables import (
     attack_table,
@@ -23,21 +21,7 @@ from lazy_artist.attacks.tables import (
 )
 from lazy_artist.zoo import MatchedPair, StudyModel
 
-from .conftest import fake_battery
-
-PLAN = BatteryPlan(
-    targeted=PGDConfig(steps=5, target_confidence=0.9),
-    untargeted=PGDConfig(steps=5, loss="margin"),
-    target_class=3,
-    grid=(0.05, 0.1, 0.5, 1.0),
-    untargeted_epsilons=(0.0, 0.1, 0.5),
-    bisection_steps=2,
-    strength_factor=2,
-    n_strength_samples=2,
-    report_epsilon=0.1,
-    visible_epsilon=0.5,
-)
-THRESHOLDS = SanityThresholds(1.0, 0.5, 0.05, 0.0)
+from .conftest import PLAN, THRESHOLDS, fake_battery
 
 
 def _model(name, method, backbone, seed, kind="colour"):

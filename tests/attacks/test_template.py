@@ -11,10 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lazy_artist.attacks.battery import BatteryPlan, SanityThresholds
 from lazy_artist.attacks.checklist import all_converged, checklist_rows
 from lazy_artist.attacks.compare import CENSOR_FACTOR, CI_LEVEL, compare_pairs
-from lazy_artist.attacks.pgd import PGDConfig
 from lazy_artist.attacks.study import CANDIDATE, CROSS_MODEL, REFERENCE, ComparedModels
 from lazy_artist.attacks.tables import (
     attack_table,
@@ -30,23 +28,10 @@ from lazy_artist.fileio import atomic_write_json
 from lazy_artist.study import STUDY_TASKS
 from lazy_artist.zoo import MatchedPair, StudyModel
 
-from .conftest import fake_battery
+from .conftest import PLAN, THRESHOLDS, fake_battery
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = STUDY_TASKS["t5"].section
-PLAN = BatteryPlan(
-    targeted=PGDConfig(steps=5, target_confidence=0.9),
-    untargeted=PGDConfig(steps=5, loss="margin"),
-    target_class=3,
-    grid=(0.05, 0.1, 0.5, 1.0),
-    untargeted_epsilons=(0.0, 0.1, 0.5),
-    bisection_steps=2,
-    strength_factor=2,
-    n_strength_samples=2,
-    report_epsilon=0.1,
-    visible_epsilon=0.5,
-)
-THRESHOLDS = SanityThresholds(1.0, 0.5, 0.05, 0.0)
 FIGURES = (
     "matched_comparison",
     "success_curves",

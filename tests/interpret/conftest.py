@@ -28,6 +28,29 @@ class TinyCNN(nn.Module):
         return self.fc(self.features(x))
 
 
+class RedDeadGreen(nn.Module):
+    """conv1 (1x1): channel 0 reads the red plane, channel 1 is dead (always 0), channel 2 reads
+    the green plane; ``features`` is their ReLU'd spatial mean: a network whose units' colour
+    and shape selectivity the probe tests know in advance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 3, 1)
+        with torch.no_grad():
+            self.conv1.weight.zero_()
+            self.conv1.bias.zero_()
+            self.conv1.weight[0, 0] = 1.0
+            self.conv1.bias[1] = -10.0
+            self.conv1.weight[2, 1] = 1.0
+        self.fc = nn.Linear(3, 2)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv1(x)).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x))
+
+
 EPOCHS, LR = 10, 0.02
 SQUARE_COLOURS = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
 

@@ -1,7 +1,5 @@
 import numpy as np
 import pytest
-import torch
-from torch import nn
 
 from lazy_artist.interpret.activation_max import ActMaxConfig, objective_values, visualise_channels
 from lazy_artist.interpret.probe import (
@@ -16,29 +14,7 @@ from lazy_artist.interpret.probe import (
 )
 from lazy_artist.interpret.selectivity import Selectivity
 
-from .conftest import square_images
-
-
-class ColourAndDead(nn.Module):
-    """conv1 channel 0 reads the red plane, channel 1 is dead (always 0), channel 2 reads a
-    fixed pixel pattern; ``features`` is their ReLU'd spatial mean."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 3, 1)
-        with torch.no_grad():
-            self.conv1.weight.zero_()
-            self.conv1.bias.zero_()
-            self.conv1.weight[0, 0] = 1.0
-            self.conv1.bias[1] = -10.0
-            self.conv1.weight[2, 1] = 1.0
-        self.fc = nn.Linear(3, 2)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.conv1(x)).mean(dim=(2, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x))
+from .conftest import RedDeadGreen, square_images
 
 
 def test_silent_units_are_left_out_of_the_share():
@@ -48,7 +24,7 @@ def test_silent_units_are_left_out_of_the_share():
     images = np.zeros((n, 3, 4, 4), np.float32)
     images[:, 0] = (colours / 9.0)[:, None, None]  # red plane: a function of the colour
     images[:, 1] = rng.random((n, 4, 4))  # noise, unrelated to either factor
-    probes = layer_selectivity(ColourAndDead().eval(), images, colours, digits)
+    probes = layer_selectivity(RedDeadGreen().eval(), images, colours, digits)
     assert list(probes) == ["conv1", "features"]
     features = probes["features"]
     assert features.active.tolist() == [True, False, True]

@@ -26,30 +26,7 @@ from lazy_artist.interpret.prober_study import (
 )
 from lazy_artist.zoo import MatchedPair, StudyModel
 
-from .conftest import TinyCNN, square_images
-
-
-class RedAndDead(nn.Module):
-    """conv1: channel 0 reads the red plane, channel 1 is dead, channel 2 reads the green plane;
-    ``features`` is their ReLU'd spatial mean. On :func:`_colour_split` red is a function of
-    the colour and green of the digit."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 3, 1)
-        with torch.no_grad():
-            self.conv1.weight.zero_()
-            self.conv1.bias.zero_()
-            self.conv1.weight[0, 0] = 1.0
-            self.conv1.bias[1] = -10.0
-            self.conv1.weight[2, 1] = 1.0
-        self.fc = nn.Linear(3, 2)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.conv1(x)).mean(dim=(2, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x))
+from .conftest import RedDeadGreen, TinyCNN, square_images
 
 
 class NoConv(nn.Module):
@@ -77,6 +54,7 @@ def _split(images: np.ndarray, labels: np.ndarray, colours: np.ndarray) -> Canva
 
 
 def _colour_split(n: int = 200, seed: int = 0) -> CanvasSplit:
+    """Red a function of the colour, green of the digit: what :class:`RedDeadGreen` reads."""
     rng = np.random.default_rng(seed)
     colours, digits = rng.integers(0, 10, n), rng.integers(0, 10, n)
     images = np.zeros((n, 3, 28, 28), np.float32)
@@ -105,7 +83,7 @@ def test_the_deciding_layers_are_the_deepest_conv_and_the_penultimate():
 
 
 def test_model_probe_reports_shares_silent_units_and_means():
-    probe = probe_model(RedAndDead().eval(), _colour_split().images, _colour_split())
+    probe = probe_model(RedDeadGreen().eval(), _colour_split().images, _colour_split())
     assert list(probe.layers) == ["conv1", "features"]
     assert probe.deciding == ["conv1", "features"]
     assert probe.silent() == {"conv1": 1, "features": 1}
@@ -126,7 +104,7 @@ def test_model_probe_reports_shares_silent_units_and_means():
 def test_mean_selectivity_of_an_all_silent_layer_is_none():
     split = _colour_split()
     split.images[:] = 0.0  # nothing varies: every unit is silent
-    probe = probe_model(RedAndDead().eval(), split.images, split)
+    probe = probe_model(RedDeadGreen().eval(), split.images, split)
     assert probe.mean_selectivity()["conv1"] == {"colour": None, "digit": None}
     assert math.isnan(probe.shares()["conv1"])
 
@@ -206,7 +184,7 @@ def test_exemplar_rows_show_the_colour_images_that_excite_each_channel_most(trai
 
 def test_selectivity_rows_name_method_backbone_and_seed():
     split = _colour_split()
-    probe = probe_model(RedAndDead().eval(), split.images, split)
+    probe = probe_model(RedDeadGreen().eval(), split.images, split)
     record = {"name": "x", "method": "cf_invar", "backbone": "lenet_cnn", "seed": 2, "rule": "r"}
     rows = selectivity_rows([record], [probe])
     assert len(rows) == 2 and all(len(row) == len(SELECTIVITY_COLUMNS) for row in rows)
