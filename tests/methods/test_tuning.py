@@ -338,3 +338,32 @@ def test_the_committed_tuning_module_is_one_a_full_build_can_read():
             assert provenance["tune_seed"] >= 0 and provenance["n_draws"] >= 1
             assert set(entry["hparams"]) == set(own_hparams(method)), (backbone, method)
             assert 1 < entry["draws"] <= provenance["n_draws"] and entry["source"] == "sweep"
+
+
+def test_every_committed_entry_applies_to_the_full_profile():
+    """What the full build's ``tuning_applies`` check compares, checked without building: the
+    tune profile changes nothing the canvas or the recipes are made of, so every committed
+    entry must name the full profile's recipe of its backbone and the full T0's canvas (one
+    canvas for all of them). A recipe or canvas edited after a tuning fails here, not two
+    hours into a full build that then trains the defaults."""
+    from lazy_artist.builder.tasks import COMMON_PARAMS
+    from lazy_artist.methods.recipes import resolve_recipes
+    from lazy_artist.methods.tuned import TUNED
+    from lazy_artist.study.tasks import STUDY_TASKS
+
+    t0, t4 = STUDY_TASKS["t0"], STUDY_TASKS["t4"]
+    assert "tune" not in t0.profiles
+    assert set(t4.profiles["tune"]) <= {"tuned", "n_draws", "n_seeds", "sweep_seeds", "bias_sweep"}
+    full = {**COMMON_PARAMS, **t4.params}
+    recipes = resolve_recipes(full["backbones"], full["recipes"])
+    fields = [f.name for f in dataclasses.fields(type(RECIPES["lenet_cnn"])) if f.name != "why"]
+    canvases = []
+    for backbone, methods in TUNED.items():
+        expected = {f: getattr(recipes[backbone], f) for f in fields}
+        for method, entry in methods.items():
+            provenance = entry["provenance"]
+            assert provenance["recipe"] == expected, (backbone, method)
+            canvases.append(provenance["canvas"])
+    assert canvases and all(canvas == canvases[0] for canvas in canvases)
+    assert (canvases[0]["bias"], canvases[0]["seed"]) == (t0.params["bias"], full["seed"])
+    assert full["train_subset"] is None and t0.params["n_train"] is None  # the whole split
